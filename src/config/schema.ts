@@ -1,0 +1,170 @@
+// The single definition of the config file: validation, TypeScript types and the JSON Schema
+// printed by `authwatch schema` all come from here.
+import { z } from 'zod';
+import cron from 'node-cron';
+import { DURATION_PATTERN } from './duration.js';
+
+const duration = z
+  .union([z.string().regex(DURATION_PATTERN, 'must be a duration such as 500ms, 15s, 5m, 1h or 14d'), z.literal(0)])
+  .describe('A duration: 500ms, 15s, 5m, 1h30m, 14d, or 0');
+
+const schedule = z
+  .string()
+  .refine((expr) => cron.validate(expr), 'must be a cron expression with 5 fields, or 6 with seconds first (e.g. "*/5 * * * *")')
+  .describe('node-cron expression, 5 fields or 6 with seconds first');
+
+export const secretRef = z
+  .union([
+    z.strictObject({ env: z.string().min(1).describe('environment variable holding the secret') }),
+    z.strictObject({ file: z.string().min(1).describe('file holding the secret; one trailing newline is stripped') }),
+    z.string().min(1).describe('literal secret (accepted with a warning: prefer env or file)'),
+  ])
+  .describe('A secret: { env: NAME }, { file: PATH } or a literal string');
+export type SecretRef = z.infer<typeof secretRef>;
+
+const tlsVersion = z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
+const tlsOptions = z.strictObject({
+  minVersion: tlsVersion.optional().describe('lowest TLS version the probe offers, as the integration would'),
+  maxVersion: tlsVersion.optional().describe('highest TLS version the probe offers (to mimic an old client)'),
+  caFile: z.string().min(1).optional().describe('PEM file with extra trusted CA certificates'),
+  serverName: z.string().min(1).optional().describe('SNI / hostname to verify, when it differs from the URL host'),
+});
+
+// Only https, or http to a loopback address; never credentials in the URL.
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+function checkProbeUrl(value: string, ctx: z.RefinementCtx): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a valid URL (e.g. https://acme.atlassian.net)' });
+    return;
+  }
+  if (url.username || url.password) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain user:password@; put credentials under auth' });
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    ctx.addIssue({ code: 'custom', message: 'must use https (plain http is allowed only to a loopback address)' });
+  } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: 'must be an https:// URL' });
+  }
+}
+const probeUrl = z.string().superRefine(checkProbeUrl).describe('https base URL of the Jira site, e.g. https://acme.atlassian.net');
+const anyHttpUrl = z.string().url('must be a valid URL').describe('URL');
+
+const basicAuth = z.strictObject({
+  type: z.literal('basic'),
+  username: z.string().min(1).describe('Cloud: the account email; Data Center: the username'),
+  secret: secretRef.describe('Cloud: the API token; Data Center: the password'),
+  expiresAt: z.iso.date().optional().describe('when this token expires (YYYY-MM-DD)'),
+});
+const bearerAuth = z.strictObject({
+  type: z.literal('bearer'),
+  secret: secretRef.describe('the token sent as "Authorization: Bearer <secret>"'),
+  expiresAt: z.iso.date().optional(),
+});
+const headerAuth = z.strictObject({
+  type: z.literal('header'),
+  secret: secretRef.describe('the whole Authorization header value, exactly as the integration sends it'),
+  expiresAt: z.iso.date().optional(),
+});
+const oauth2Auth = z.strictObject({
+  type: z.literal('oauth2'),
+  tokenUrl: anyHttpUrl.describe('client-credentials token endpoint, e.g. https://auth.atlassian.com/oauth/token'),
+  clientId: z.string().min(1),
+  clientSecret: secretRef,
+  scope: z.string().optional(),
+  audience: z.string().optional(),
+  expiresAt: z.iso.date().optional(),
+});
+export const authSchema = z.discriminatedUnion('type', [basicAuth, bearerAuth, headerAuth, oauth2Auth]);
+export type AuthConfig = z.infer<typeof authSchema>;
+export type AuthType = AuthConfig['type'];
+
+const expectSchema = z
+  .strictObject({
+    accountId: z.string().min(1).optional(),
+    username: z.string().min(1).optional(),
+    email: z.string().min(1).optional(),
+  })
+  .describe('who the credentials must authenticate as');
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const RESERVED_LABELS = new Set(['connection', 'url', 'deployment', 'auth_type', 'instance', 'job']);
+const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const key of Object.keys(labels)) {
+    if (!LABEL_NAME.test(key) || key.startsWith('__')) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'label names must match [a-zA-Z_][a-zA-Z0-9_]*' });
+    } else if (RESERVED_LABELS.has(key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is reserved by authwatch's metrics; choose another label name` });
+    }
+  }
+});
+
+const probeSettings = {
+  schedule: schedule.optional(),
+  timeout: duration.optional().describe('per-phase timeout of a probe'),
+  failureThreshold: z.number().int().min(1).optional().describe('consecutive failures before a state change'),
+  recoveryThreshold: z.number().int().min(1).optional().describe('consecutive successes before recovered'),
+  tls: tlsOptions.optional(),
+};
+
+export const connectionSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_-]+$/, 'must use only a-z, 0-9, _ and -').max(100),
+  url: probeUrl,
+  deployment: z.enum(['cloud', 'datacenter']).optional().describe('inferred for *.atlassian.net and api.atlassian.com'),
+  path: z.string().startsWith('/', 'must start with /').optional(),
+  auth: authSchema,
+  expect: expectSchema.optional(),
+  labels: labelsSchema.optional(),
+  ...probeSettings,
+});
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+
+export const configSchema = z
+  .strictObject({
+    server: z.strictObject({ listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9477').optional() }).optional(),
+    storage: z
+      .strictObject({
+        path: z.string().min(1).optional(),
+        retention: duration.optional().describe('probe rows older than this are pruned'),
+      })
+      .optional(),
+    defaults: z.strictObject(probeSettings).optional(),
+    alerting: z
+      .strictObject({
+        slack: z.strictObject({ webhookUrl: secretRef }).optional(),
+        alertmanager: z.strictObject({ urls: z.array(anyHttpUrl).min(1) }).optional(),
+        reminderInterval: duration.optional(),
+        certExpiryWarning: duration.optional(),
+        tokenExpiryWarning: duration.optional(),
+        dashboardUrl: anyHttpUrl.optional(),
+      })
+      .optional(),
+    connections: z.array(connectionSchema).default([]),
+  })
+  .describe('authwatch configuration');
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** Duplicate names are checked on the raw input so they are reported together with every other problem. */
+export function duplicateNameIssues(raw: unknown): { path: (string | number)[]; message: string }[] {
+  const connections = (raw as { connections?: unknown } | null)?.connections;
+  if (!Array.isArray(connections)) return [];
+  const seen = new Map<string, number>();
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  connections.forEach((connection, index) => {
+    const name = (connection as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') return;
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, index);
+    else issues.push({ path: ['connections', index, 'name'], message: `duplicate connection name "${name}" (first used by connections[${first}])` });
+  });
+  return issues;
+}
+
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}
