@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Entry point: parses the command line and hands each command an IO; the command returns the exit code.
+import { Command, Option } from 'commander';
+import { DEFAULT_CONFIG_PATH } from '../config/load.js';
+import { runSchema, runValidate } from './validate.js';
+import type { CliIO } from './io.js';
+import { VERSION } from '../version.js';
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('authwatch')
+    .description('Keeps checking that integrations can still log in to Jira')
+    .version(VERSION)
+    .addOption(new Option('-c, --config <path>', 'config file').default(DEFAULT_CONFIG_PATH).env('AUTHWATCH_CONFIG'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']).default('info'))
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .exitOverride();
+  const globals = () => program.opts<{ config: string; logLevel: string }>();
+
+  program
+    .command('validate')
+    .description('validate the config (exit 0 valid, 2 invalid)')
+    .action(() => {
+      exitCode = runValidate(globals().config, io);
+    });
+  program
+    .command('schema')
+    .description("print the config's JSON Schema")
+    .action(() => {
+      exitCode = runSchema(io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    const code = (error as { code?: string; exitCode?: number }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 2;
+    throw error;
+  }
+  return exitCode;
+}
+
+const io: CliIO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+main(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`authwatch: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);
