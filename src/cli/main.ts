@@ -31,6 +31,24 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       exitCode = runSchema(io);
     });
 
+  program
+    .command('check')
+    .description('probe now and print one row per connection with outcome and diagnosis (exit 0 all ok, 1 any not ok, 2 config error)')
+    .argument('[name...]', 'only these connections')
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], options: { json?: boolean }) => {
+      const { runCheck } = await import('./check.js');
+      exitCode = await runCheck({ configPath: globals().config, names, json: Boolean(options.json) }, io);
+    });
+  program
+    .command('explain-header')
+    .description('read an Authorization header value from stdin and lint it offline (exit 0 no findings, 1 findings)')
+    .addOption(new Option('--deployment <kind>', 'cloud or datacenter').choices(['cloud', 'datacenter']))
+    .action(async (options: { deployment?: 'cloud' | 'datacenter' }) => {
+      const { runExplainHeader } = await import('./explain-header.js');
+      exitCode = await runExplainHeader({ deployment: options.deployment ?? null }, io);
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
