@@ -1,0 +1,87 @@
+// The credential side of a probe: read the secret when it is needed, build the Authorization header the
+// integration would send, fingerprint the secret, and lint the header (SPEC section 7). Nothing here does
+// network I/O; a missing or malformed credential becomes a result that stops the probe before any is done.
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AuthConfig, SecretRef } from '../config/schema.js';
+import type { Deployment } from '../config/load.js';
+import { checkSecretText, readSecret, type Environment, type SecretResult } from '../config/secrets.js';
+import { lintAuthorizationHeader } from '../diagnosis/header-lint.js';
+import type { CredentialCheck } from './observation.js';
+
+export interface ResolvedCredential {
+  check: CredentialCheck;
+  /** The secret (API token, password, PAT, header value or oauth2 client secret); null unless check.status is ok. */
+  secret: string | null;
+  /** The Authorization header to send; null for oauth2 (it needs a token first) or when the credential is unusable. */
+  authorization: string | null;
+}
+
+/** HMAC-SHA256 of the secret under the per-database key, first 16 hex characters: comparable, not reversible. */
+export function credentialFingerprint(key: Buffer, secret: string): string {
+  return createHmac('sha256', key).update(secret, 'utf8').digest('hex').slice(0, 16);
+}
+
+export function basicAuthorization(username: string, secret: string): string {
+  return `Basic ${Buffer.from(`${username}:${secret}`, 'utf8').toString('base64')}`;
+}
+
+export function resolveCredential(auth: AuthConfig, deployment: Deployment, key: Buffer, env: Environment): ResolvedCredential {
+  const unusable = (status: 'missing' | 'malformed', problem: string, fingerprint: string | null, findings: string[] = []): ResolvedCredential => ({
+    check: { status, problem, fingerprint, findings },
+    secret: null,
+    authorization: null,
+  });
+
+  if (auth.type === 'header') {
+    const read = readHeaderValue(auth.secret, env);
+    if (!read.ok && read.status === 'missing') return unusable('missing', read.problem, null);
+    const value = read.ok ? read.value : '';
+    const findings = lintAuthorizationHeader(value, deployment);
+    const codes = findings.map((finding) => finding.code);
+    const errors = findings.filter((finding) => finding.severity === 'error');
+    const fingerprint = credentialFingerprint(key, value);
+    const tokenProblem = checkHeaderToken(value);
+    if (errors.length > 0 || tokenProblem) {
+      const problems = [...(tokenProblem ? [tokenProblem] : []), ...errors.map((finding) => finding.message)];
+      return unusable('malformed', `the Authorization header value fails the lint: ${problems.join('; ')}`, fingerprint, codes);
+    }
+    return { check: { status: 'ok', problem: null, fingerprint, findings: codes }, secret: value, authorization: value };
+  }
+
+  const ref = auth.type === 'oauth2' ? auth.clientSecret : auth.secret;
+  const read = readSecret(ref, env);
+  if (!read.ok) return unusable(read.status, read.problem, null);
+  const fingerprint = credentialFingerprint(key, read.value);
+  if (auth.type === 'oauth2') {
+    return { check: { status: 'ok', problem: null, fingerprint, findings: [] }, secret: read.value, authorization: null };
+  }
+  const authorization = auth.type === 'basic' ? basicAuthorization(auth.username, read.value) : `Bearer ${read.value}`;
+  // Advisory only: the header is built by authwatch, so findings explain a rejection but never block the probe.
+  const findings = lintAuthorizationHeader(authorization, deployment).map((finding) => finding.code);
+  return { check: { status: 'ok', problem: null, fingerprint, findings }, secret: read.value, authorization };
+}
+
+/**
+ * The raw header value. readSecret refuses any whitespace, but a header value has one space after the scheme;
+ * the rest of the value is held to the same rule by checkHeaderToken. One trailing newline of a file is stripped.
+ */
+export function readHeaderValue(ref: SecretRef, env: Environment): SecretResult {
+  const read = readSecret(ref, env);
+  if (read.ok || read.status === 'missing') return read;
+  if (typeof ref === 'string') return { ok: true, value: ref };
+  if ('env' in ref) return { ok: true, value: env[ref.env] ?? '' };
+  try {
+    return { ok: true, value: readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '') };
+  } catch (error) {
+    return { ok: false, status: 'missing', problem: `secret file ${ref.file} is unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+}
+
+/** Whitespace or control characters after `<scheme> ` are malformed, as in any other secret. */
+export function checkHeaderToken(value: string): string | null {
+  const space = value.indexOf(' ');
+  const token = space < 0 ? value : value.slice(space + 1);
+  const checked = checkSecretText(token, 'the credential after the scheme');
+  return checked.ok ? null : checked.problem;
+}
