@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // Entry point: parses the command line and hands each command an IO; the command returns the exit code.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { runSchema, runValidate } from './validate.js';
 import type { CliIO } from './io.js';
 import { VERSION } from '../version.js';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return parsed;
+}
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   let exitCode = 0;
@@ -47,6 +53,26 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .action(async (options: { deployment?: 'cloud' | 'datacenter' }) => {
       const { runExplainHeader } = await import('./explain-header.js');
       exitCode = await runExplainHeader({ deployment: options.deployment ?? null }, io);
+    });
+
+  program
+    .command('status')
+    .description('current state of every connection, read from the database')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }) => {
+      const { runStatus } = await import('./status.js');
+      exitCode = runStatus({ configPath: globals().config, json: Boolean(options.json) }, io);
+    });
+  program
+    .command('history')
+    .description('recorded probes and state changes of one connection')
+    .argument('<name>', 'connection name')
+    .option('--since <duration>', 'how far back', '24h')
+    .addOption(new Option('--limit <n>', 'at most this many probes').default(50).argParser(positiveInteger))
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, options: { since: string; limit: number; json?: boolean }) => {
+      const { runHistory } = await import('./status.js');
+      exitCode = runHistory({ configPath: globals().config, name, since: options.since, limit: options.limit, json: Boolean(options.json) }, io);
     });
 
   try {
