@@ -73,9 +73,9 @@ function encodedForms(value: string): string[] {
 }
 
 // `Authorization: Basic abc`, `"authorization":"Bearer xyz"`, `authorization=...`: the value after the scheme.
-const AUTHORIZATION_FIELD = /(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:((?:basic|bearer|token|digest|negotiate|ntlm)\s+))?([^\s"',;}]+)/gi;
+const AUTHORIZATION_FIELD = /(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:((?:basic|bearer|token|digest|negotiate|ntlm)\s+))?([A-Za-z0-9\-._~+/=*]+)/gi;
 // A credential after a scheme anywhere in text. `realm="..."` (WWW-Authenticate) is left alone by the look-ahead.
-const SCHEME_TOKEN = /\b(Basic|Bearer)(\s+)([A-Za-z0-9\-._~+/]+=*)(?![\w"=\-.~+/])/gi;
+const SCHEME_TOKEN = /\b(Basic|Bearer)(\s+)([A-Za-z0-9\-._~+/]*[A-Za-z0-9+/]=*)(?![\w"=+/])/gi;
 const SLACK_WEBHOOK = /(https?:\/\/hooks\.slack(?:-gov)?\.com\/)(services|workflows|triggers)\/[A-Za-z0-9/_-]+/gi;
 const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:@/]+:)[^\s@/]+@/gi;
 

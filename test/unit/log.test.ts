@@ -92,6 +92,8 @@ test("Jira's own messages and WWW-Authenticate challenges survive masking", () =
     'Basic Authentication has been disabled on this instance.',
     'Bearer realm="OAuth", error="invalid_token"',
     'Client must be authenticated to access this resource.',
+    'Basic Authentication Failure - Reason : AUTHENTICATED_FAILED',
+    'A Cloud API token sent as Bearer; a DC PAT sent as a Basic password.',
   ]) {
     assert.equal(maskText(message), message);
   }
@@ -101,6 +103,7 @@ test('credentials nobody registered are still caught by pattern', () => {
   assert.equal(maskText(`curl -H "Authorization: Bearer abc"`), 'curl -H "Authorization: Bearer ***"');
   assert.equal(maskText(`header Basic ${BASIC_VALUE}`), 'header Basic ***');
   assert.equal(maskText(`Bearer ${OAUTH_TOKEN} rejected`), 'Bearer *** rejected');
+  assert.equal(maskText('token: Bearer NjM0NTc4OTAxMjM0.'), 'token: Bearer ***.');
   assert.equal(maskText(`posting to ${WEBHOOK}.`), 'posting to https://hooks.slack.com/services/***.');
   assert.equal(maskText('proxy https://user:hunter22@proxy.local:3128/'), 'proxy https://user:***@proxy.local:3128/');
 });

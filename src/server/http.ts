@@ -1,0 +1,189 @@
+// The HTTP endpoints of SPEC section 8 on node:http: /metrics, /healthz, /readyz and the read-only JSON API.
+// Responses never carry a stack trace; JSON passes through the same masking as the logs as a last defence.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import { maskValue, type SecretRegistry } from '../log/mask.js';
+import type { ReadModel } from './read-model.js';
+
+export interface MetricsSource {
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  metrics: MetricsSource;
+  readModel: ReadModel;
+  /** Config loaded and database migrated. */
+  isReady(): boolean;
+  /** Process and scheduler alive. */
+  isAlive(): boolean;
+  logger: Logger;
+  /** The daemon's registered secrets, masked out of every JSON response. */
+  secrets?: SecretRegistry;
+}
+
+export interface HttpServerHandle {
+  /** e.g. http://127.0.0.1:9477 */
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to a grace period), then resolves. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PROBE_LIMIT = 20;
+export const MAX_PROBE_LIMIT = 1000;
+const CLOSE_GRACE_MS = 2000;
+
+export type Route =
+  | { kind: 'metrics' }
+  | { kind: 'healthz' }
+  | { kind: 'readyz' }
+  | { kind: 'connections' }
+  | { kind: 'probes'; name: string }
+  | { kind: 'not_found' };
+
+const PROBES_PATH = /^\/api\/v1\/connections\/([^/]+)\/probes$/;
+
+/** Which endpoint a path is (the method is checked separately). */
+export function routeOf(pathname: string): Route {
+  switch (pathname) {
+    case '/metrics':
+      return { kind: 'metrics' };
+    case '/healthz':
+      return { kind: 'healthz' };
+    case '/readyz':
+      return { kind: 'readyz' };
+    case '/api/v1/connections':
+      return { kind: 'connections' };
+  }
+  const probes = PROBES_PATH.exec(pathname);
+  if (probes) {
+    try {
+      return { kind: 'probes', name: decodeURIComponent(probes[1]) };
+    } catch {
+      return { kind: 'not_found' };
+    }
+  }
+  return { kind: 'not_found' };
+}
+
+export type LimitResult = { ok: true; limit: number } | { ok: false; message: string };
+
+/** `?limit=N`: absent means the default, otherwise a whole number from 1 to MAX_PROBE_LIMIT. */
+export function parseLimit(raw: string | null): LimitResult {
+  if (raw === null) return { ok: true, limit: DEFAULT_PROBE_LIMIT };
+  if (!/^\d{1,7}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PROBE_LIMIT) {
+    return { ok: false, message: `limit must be a whole number from 1 to ${MAX_PROBE_LIMIT}` };
+  }
+  return { ok: true, limit: Number(raw) };
+}
+
+interface Reply {
+  status: number;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+function text(status: number, body: string): Reply {
+  return { status, contentType: TEXT, body: `${body}\n` };
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServerHandle> {
+  const json = (status: number, data: unknown): Reply => ({
+    status,
+    contentType: 'application/json; charset=utf-8',
+    body: `${JSON.stringify(maskValue(data, options.secrets))}\n`,
+  });
+
+  async function answer(request: IncomingMessage): Promise<Reply> {
+    const url = new URL(request.url ?? '/', 'http://authwatch.invalid');
+    const route = routeOf(url.pathname);
+    if (route.kind === 'not_found') return json(404, { error: `no such endpoint: ${url.pathname}` });
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return { ...json(405, { error: `method ${request.method} not allowed; use GET` }), headers: { Allow: 'GET, HEAD' } };
+    }
+    switch (route.kind) {
+      case 'metrics':
+        return { status: 200, contentType: options.metrics.contentType, body: await options.metrics.render() };
+      case 'healthz':
+        return options.isAlive() ? text(200, 'ok') : text(503, 'not alive');
+      case 'readyz':
+        return options.isReady() ? text(200, 'ready') : text(503, 'not ready');
+      case 'connections':
+        return json(200, await options.readModel.listConnections());
+      case 'probes': {
+        const limit = parseLimit(url.searchParams.get('limit'));
+        if (!limit.ok) return json(400, { error: limit.message });
+        const probes = await options.readModel.recentProbes(route.name, limit.limit);
+        if (probes === null) return json(404, { error: `no connection named "${route.name.slice(0, 100)}" is configured` });
+        return json(200, probes);
+      }
+    }
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await answer(request);
+    } catch (error) {
+      options.logger.error('HTTP request failed', { method: request.method, path: request.url, error });
+      reply = json(500, { error: 'internal error; see the authwatch log' });
+    }
+    options.logger.debug('HTTP request', { method: request.method, path: request.url, status: reply.status });
+    if (response.headersSent || response.destroyed) return;
+    response.writeHead(reply.status, {
+      'Content-Type': reply.contentType,
+      'Content-Length': Buffer.byteLength(reply.body),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      ...reply.headers,
+    });
+    response.end(request.method === 'HEAD' ? undefined : reply.body);
+  }
+
+  const server = createServer((request, response) => {
+    void handle(request, response);
+  });
+  await listen(server, options.host, options.port);
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () => closeServer(server),
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
+      reject(new Error(`cannot listen on ${host}:${port} (server.listen): ${reason}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
