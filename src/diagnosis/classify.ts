@@ -83,11 +83,12 @@ function captchaSignal(facts: ObservedFacts): string | null {
   return null;
 }
 
+/** Every header that says the request ran as anonymous, joined; null when none does. */
 function anonymousSignal(facts: ObservedFacts): string | null {
-  const username = header(facts, 'x-ausername');
-  if (username?.trim().toLowerCase() === 'anonymous') return 'X-AUSERNAME: anonymous';
-  if (facts.loginReasons.includes('AUTHENTICATED_FAILED')) return `X-Seraph-LoginReason: ${header(facts, 'x-seraph-loginreason')}`;
-  return null;
+  const signals: string[] = [];
+  if (header(facts, 'x-ausername')?.trim().toLowerCase() === 'anonymous') signals.push('X-AUSERNAME: anonymous');
+  if (facts.loginReasons.includes('AUTHENTICATED_FAILED')) signals.push(`X-Seraph-LoginReason: ${header(facts, 'x-seraph-loginreason')}`);
+  return signals.length > 0 ? signals.join(', ') : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

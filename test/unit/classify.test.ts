@@ -229,6 +229,8 @@ test('2xx: ok only with the expected identity; anonymous by header or by a body 
   // Expired Cloud token on an endpoint that allows anonymous access: 200 JSON, but AUTHENTICATED_FAILED wins over the body.
   const loginFailed = withResponse(response(200, 'application/json', CLOUD_MYSELF, { 'x-seraph-loginreason': 'AUTHENTICATED_FAILED' }));
   assert.equal(outcomeOf(loginFailed), 'anonymous');
+  const both = withResponse(response(200, 'application/json', {}, { 'x-ausername': 'anonymous', 'x-seraph-loginreason': 'AUTHENTICATED_FAILED' }));
+  assert.equal(classify(both, cloud).detail, '200 with X-AUSERNAME: anonymous, X-Seraph-LoginReason: AUTHENTICATED_FAILED: the credentials were ignored and the request ran as anonymous');
 
   const noIdentity = classify(withResponse(response(200, 'application/json', { self: 'https://acme.atlassian.net/rest/api/3/serverInfo', version: '1001.0.0' })), cloud);
   assert.equal(noIdentity.outcome, 'anonymous');
