@@ -466,7 +466,6 @@ export class SimulatedJira {
       case 'expired-token-anonymous':
         reply = json(200, serverInfo, {
           'X-Seraph-LoginReason': 'AUTHENTICATED_FAILED',
-          'X-AUSERNAME': 'anonymous',
           'Set-Cookie': `atlassian.xsrf.token=${randomBytes(20).toString('hex')}_lout; Path=/; Secure; SameSite=None`,
         });
         break;
