@@ -120,8 +120,9 @@ export interface JiraRequestRecord {
   /** The path after the tenant segment, with the query string. */
   path: string;
   endpoint: JiraEndpoint;
-  /** Scheme of the Authorization header (or the client authentication of a token request); null when none. */
+  /** Scheme of the Authorization header; null when there was none. */
   authorization: AuthorizationScheme | null;
+  /** Which credential came (in the header, or as client_secret in a token request's body); null when none. */
   credential: PresentedCredential | null;
   /** 0 while no answer was sent (hang). */
   status: number;
@@ -673,7 +674,6 @@ export class SimulatedJira {
     const fromHeader = basic?.scheme === 'basic' ? decodeBasic(basic.value) : null;
     const clientId = fromHeader?.username ?? params.client_id;
     const clientSecret = fromHeader?.password ?? params.client_secret;
-    if (clientSecret !== undefined && record.authorization === null) record.authorization = 'basic';
     const { oauth } = state.credentials;
     const valid = clientId === oauth.clientId && clientSecret !== undefined && sameSecret(clientSecret, oauth.clientSecret);
     record.credential = clientSecret === undefined ? null : valid ? 'client-secret' : 'invalid';

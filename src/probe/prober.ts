@@ -116,7 +116,7 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       let authorization = credential.authorization;
       if (connection.auth.type === 'oauth2') {
         const token = await accessToken(credential.secret, credential.check.fingerprint ?? '', observation);
-        if (observation.oauth) observation.oauth.error = observation.oauth.error && maskSecrets(observation.oauth.error, secrets);
+        if (observation.oauth?.error) observation.oauth.error = maskSecrets(observation.oauth.error, secrets);
         if (token === null) return observation;
         authorization = `Bearer ${token}`;
         secrets = [...secrets, ...secretForms(token, authorization)];
