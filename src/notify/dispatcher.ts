@@ -1,0 +1,236 @@
+// Pumps the outbox through the notifiers: the head of each (channel, target) lane, one at a time, in order.
+// A row is marked delivered only after the channel accepted it; retries back off exponentially and honour
+// Retry-After; a rejection (4xx other than 429) fails the row at once; a row older than maxAge gives up.
+import { formatDuration } from '../config/duration.js';
+import { findNotifier, type Notifier } from './registry.js';
+import type { Channel, DeliveryResult } from './types.js';
+
+export interface OutboxItem {
+  id: number;
+  channel: Channel;
+  /** See Notifier.target. (channel, target) is a lane: delivered strictly in id order. */
+  target: string;
+  /** The rendered JSON (Notifier.render's result). */
+  payload: unknown;
+  /** Attempts made so far. */
+  attempts: number;
+  createdAt: Date;
+}
+
+/** What the dispatcher needs from the store's outbox table. */
+export interface OutboxPort {
+  /**
+   * For each (channel, target) lane, its oldest row that is neither delivered nor failed — only if that row
+   * is due (next attempt time ≤ now). A lane whose head waits for a retry yields nothing, so later rows
+   * never overtake it. At most `limit` rows, oldest first.
+   */
+  due(now: Date, limit: number): OutboxItem[];
+  markDelivered(id: number, at: Date): void;
+  scheduleRetry(id: number, attempts: number, nextAttemptAt: Date, error: string): void;
+  markFailed(id: number, at: Date, error: string): void;
+}
+
+export type DeliveryOutcome = 'delivered' | 'failed' | 'retried';
+
+export interface RetryPolicy {
+  /** Delay after the first failed attempt; doubles after each further one. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** A row this old (since created) is given up on at its next failure. */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { initialDelayMs: 2000, maxDelayMs: 5 * 60_000, maxAgeMs: 24 * 3_600_000 };
+
+export type RetryDecision = { action: 'retry'; attempts: number; nextAttemptAt: Date } | { action: 'fail'; error: string };
+
+/** Pure: what to do with a row whose attempt asked to be retried. `item.attempts` excludes this attempt. */
+export function decideRetry(item: Pick<OutboxItem, 'attempts' | 'createdAt'>, result: Extract<DeliveryResult, { kind: 'retry' }>, now: Date, policy: RetryPolicy): RetryDecision {
+  const attempts = item.attempts + 1;
+  const deadline = item.createdAt.getTime() + policy.maxAgeMs;
+  if (now.getTime() >= deadline) return { action: 'fail', error: `gave up after ${formatDuration(policy.maxAgeMs)} and ${attempts} attempts: ${result.reason}` };
+  const backoff = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(attempts - 1, 30));
+  const delay = Math.max(backoff, result.afterMs ?? 0);
+  return { action: 'retry', attempts, nextAttemptAt: new Date(Math.min(now.getTime() + delay, deadline)) };
+}
+
+/** One line per attempt for the daemon's log. Never holds a secret: reasons are masked by the clients. */
+export interface DeliveryAttempt {
+  id: number;
+  channel: Channel;
+  /** The lane's target without user-info ('webhook' for Slack). */
+  target: string;
+  attempts: number;
+  outcome: DeliveryOutcome;
+  reason: string | null;
+  nextAttemptAt: Date | null;
+}
+
+export interface DispatcherOptions {
+  outbox: OutboxPort;
+  /** Read on every pass, so a config reload can swap the notifiers. */
+  notifiers: () => readonly Notifier[];
+  clock?: () => Date;
+  retry?: Partial<RetryPolicy>;
+  /** How often start()'s timer looks for due rows; wake() looks at once. */
+  pollIntervalMs?: number;
+  /** Rows asked for per round, and rounds per pass. */
+  batchLimit?: number;
+  /** For authwatch_notifications_total{channel,result}. */
+  onResult?: (channel: Channel, result: DeliveryOutcome) => void;
+  onAttempt?: (attempt: DeliveryAttempt) => void;
+  /** A pass that threw (e.g. the database was busy); the timer keeps going. */
+  onError?: (error: unknown) => void;
+}
+
+export interface DispatchSummary {
+  delivered: number;
+  retried: number;
+  failed: number;
+}
+
+export class Dispatcher {
+  private readonly outbox: OutboxPort;
+  private readonly notifiers: () => readonly Notifier[];
+  private readonly clock: () => Date;
+  private readonly policy: RetryPolicy;
+  private readonly pollIntervalMs: number;
+  private readonly batchLimit: number;
+  private readonly options: DispatcherOptions;
+  /** Passes run one after another: never two sends of the same row at once. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(options: DispatcherOptions) {
+    this.options = options;
+    this.outbox = options.outbox;
+    this.notifiers = options.notifiers;
+    this.clock = options.clock ?? (() => new Date());
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.batchLimit = options.batchLimit ?? 100;
+  }
+
+  /**
+   * Delivers every due lane head, then the next heads, until nothing is due (at most batchLimit rounds).
+   * With `now`, every decision uses that instant (tests at fixed instants); otherwise the clock.
+   */
+  runOnce(now?: Date): Promise<DispatchSummary> {
+    const pass = this.chain.then(() => this.pass(now));
+    this.chain = pass.catch(() => undefined);
+    return pass;
+  }
+
+  /** Starts the timer: a pass now, then every pollIntervalMs. The timer does not keep the process alive. */
+  start(): void {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** A pass as soon as possible (after enqueueing). */
+  wake(): void {
+    if (this.running) this.schedule(0);
+  }
+
+  /** Stops the timer and waits for the pass in progress (a send in flight finishes and is recorded). */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.chain;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = null;
+    try {
+      await this.runOnce();
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+    if (this.running && !this.timer) this.schedule(this.pollIntervalMs);
+  }
+
+  private async pass(fixedNow: Date | undefined): Promise<DispatchSummary> {
+    const time = () => fixedNow ?? this.clock();
+    const summary: DispatchSummary = { delivered: 0, retried: 0, failed: 0 };
+    const attempted = new Set<number>();
+    for (let round = 0; round < this.batchLimit; round++) {
+      const heads = new Map<string, OutboxItem>();
+      for (const item of this.outbox.due(time(), this.batchLimit)) {
+        const lane = `${item.channel}\u0000${item.target}`;
+        if (!heads.has(lane) && !attempted.has(item.id)) heads.set(lane, item);
+      }
+      if (heads.size === 0) break;
+      const notifiers = this.notifiers();
+      await Promise.all(
+        [...heads.values()].map(async (item) => {
+          attempted.add(item.id);
+          summary[await this.attempt(item, notifiers, time)]++;
+        }),
+      );
+    }
+    return summary;
+  }
+
+  private async attempt(item: OutboxItem, notifiers: readonly Notifier[], time: () => Date): Promise<DeliveryOutcome> {
+    const notifier = findNotifier(notifiers, item.channel, item.target);
+    const result: DeliveryResult = notifier
+      ? await deliverSafely(notifier, item.payload)
+      : { kind: 'rejected', reason: `${item.channel} ${displayTarget(item.target)} is no longer configured` };
+    const at = time();
+    let outcome: DeliveryOutcome;
+    let reason: string | null = null;
+    let nextAttemptAt: Date | null = null;
+    if (result.kind === 'delivered') {
+      this.outbox.markDelivered(item.id, at);
+      outcome = 'delivered';
+    } else if (result.kind === 'rejected') {
+      reason = result.reason;
+      this.outbox.markFailed(item.id, at, reason);
+      outcome = 'failed';
+    } else {
+      const decision = decideRetry(item, result, at, this.policy);
+      if (decision.action === 'fail') {
+        reason = decision.error;
+        this.outbox.markFailed(item.id, at, reason);
+        outcome = 'failed';
+      } else {
+        reason = result.reason;
+        nextAttemptAt = decision.nextAttemptAt;
+        this.outbox.scheduleRetry(item.id, decision.attempts, decision.nextAttemptAt, reason);
+        outcome = 'retried';
+      }
+    }
+    this.options.onResult?.(item.channel, outcome);
+    this.options.onAttempt?.({ id: item.id, channel: item.channel, target: displayTarget(item.target), attempts: item.attempts + 1, outcome, reason, nextAttemptAt });
+    return outcome;
+  }
+}
+
+async function deliverSafely(notifier: Notifier, payload: unknown): Promise<DeliveryResult> {
+  try {
+    return await notifier.deliver(payload);
+  } catch (error) {
+    // Notifiers do not throw; if one does, its message may hold anything, so only its type is kept.
+    return { kind: 'retry', afterMs: null, reason: `internal error in the ${notifier.channel} notifier (${(error as Error)?.name ?? 'error'})` };
+  }
+}
+
+/** A target as it may be shown: user-info removed from URLs. */
+export function displayTarget(target: string): string {
+  try {
+    const url = new URL(target);
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return target;
+  }
+}

@@ -1,0 +1,243 @@
+// Which notifications a cycle produces. Pure: data in, data out, no clock, no I/O.
+//
+// Every planned notification has a dedupe key derived only from recorded facts (connection, incident
+// state and opening time, a slot number, a notAfter...), so planning the same cycle twice — after a
+// crash, a restart, or on every evaluation while an incident stays open — can never enqueue it twice:
+// the outbox keeps the first row with a key and ignores the rest.
+//
+// Reminders and Alertmanager re-sends are numbered slots counted from the incident's opening:
+// slot k is due at openedAt + k × interval. Only slots reached since the previous evaluation are planned,
+// which keeps re-planning cheap; the keys make it safe either way. The daemon must evaluate every open
+// incident at least every ALERTMANAGER_TIMING.resendIntervalMs (a sweep, not only after probes), or
+// Alertmanager's firing window runs out between probes on a slow schedule.
+import type { Outcome } from '../diagnosis/outcome-names.js';
+import type { AuthState } from '../state/types.js';
+import {
+  compareWithLastSuccess,
+  isIncidentState,
+  isProtocolDowngrade,
+  type Changes,
+  type Channel,
+  type Notification,
+  type NotificationDiagnosis,
+  type NotificationHttp,
+  type NotificationIncident,
+  type NotifiedConnection,
+  type NotificationKind,
+  type ProbeSnapshot,
+} from './types.js';
+
+export const ALL_CHANNELS: readonly Channel[] = ['slack', 'alertmanager'];
+
+export interface PlannedNotification {
+  kind: NotificationKind;
+  /** Unique for this notification; the registry appends channel and target per outbox row. */
+  dedupeKey: string;
+  channels: readonly Channel[];
+  transition: { from: AuthState; to: AuthState } | null;
+  incident: NotificationIncident | null;
+  /** tls_changed / identity_changed: the comparison that triggered it. */
+  changes: Changes | null;
+  certificate: { notAfter: string; daysLeft: number } | null;
+  token: { expiresAt: string; daysLeft: number } | null;
+}
+
+export interface IncidentPolicy {
+  /** 0 = no reminders. */
+  reminderIntervalMs: number;
+  /** Alertmanager firing alerts are re-sent this often while an incident is open (0 = never). */
+  alertmanagerResendMs: number;
+  /** Resolved alerts are re-sent to Alertmanager for this long after the resolve (0 = only once). */
+  resolvedResendWindowMs: number;
+}
+
+export interface IncidentPlanInput {
+  connection: string;
+  /** ISO 8601. */
+  now: string;
+  /** The state change this cycle committed, if any. fromSince: when the previous state began. */
+  change: { from: AuthState; to: AuthState; at: string; fromSince: string | null } | null;
+  /** The state after this cycle, and since when (ConnectionState.state / since). */
+  current: { state: AuthState; since: string | null };
+  /** When this connection was last evaluated before now; null when unknown (then the current slot is planned). */
+  previousEvaluationAt: string | null;
+  /** The incident resolved most recently, when the daemon knows it; drives Alertmanager resolved re-sends. */
+  lastResolved: NotificationIncident | null;
+  policy: IncidentPolicy;
+}
+
+function planned(kind: NotificationKind, dedupeKey: string, channels: readonly Channel[], extra: Partial<PlannedNotification>): PlannedNotification {
+  return { kind, dedupeKey, channels, transition: null, incident: null, changes: null, certificate: null, token: null, ...extra };
+}
+
+function incidentKey(connection: string, incident: { state: string; openedAt: string }): string {
+  return `${connection}|${incident.state}|${incident.openedAt}`;
+}
+
+/** Slot k (≥ 1) reached at `now`, counted every intervalMs from `start`, when it was not yet reached at `previous`. */
+export function newSlot(start: string, intervalMs: number, now: string, previous: string | null): number | null {
+  if (intervalMs <= 0) return null;
+  const slotAt = (time: string) => Math.floor((Date.parse(time) - Date.parse(start)) / intervalMs);
+  const slot = slotAt(now);
+  if (!(slot >= 1)) return null;
+  if (previous !== null && Date.parse(previous) >= Date.parse(start) && slotAt(previous) >= slot) return null;
+  return slot;
+}
+
+export function planIncidentNotifications(input: IncidentPlanInput): PlannedNotification[] {
+  const { connection, change, current, now, policy } = input;
+  const result: PlannedNotification[] = [];
+  if (change) {
+    if (isIncidentState(change.from)) {
+      const incident: NotificationIncident = { state: change.from, openedAt: change.fromSince ?? change.at, resolvedAt: change.at };
+      result.push(
+        planned('incident_resolved', `${incidentKey(connection, incident)}|resolved`, ALL_CHANNELS, {
+          transition: { from: change.from, to: change.to },
+          incident,
+        }),
+      );
+    }
+    if (isIncidentState(change.to)) {
+      const incident: NotificationIncident = { state: change.to, openedAt: change.at, resolvedAt: null };
+      result.push(
+        planned('incident_opened', `${incidentKey(connection, incident)}|opened`, ALL_CHANNELS, {
+          transition: { from: change.from, to: change.to },
+          incident,
+        }),
+      );
+    }
+  } else if (isIncidentState(current.state) && current.since) {
+    const incident: NotificationIncident = { state: current.state, openedAt: current.since, resolvedAt: null };
+    const reminder = newSlot(incident.openedAt, policy.reminderIntervalMs, now, input.previousEvaluationAt);
+    if (reminder !== null) {
+      result.push(planned('incident_reminder', `${incidentKey(connection, incident)}|reminder|${reminder}`, ['slack'], { incident }));
+    }
+    const resend = newSlot(incident.openedAt, policy.alertmanagerResendMs, now, input.previousEvaluationAt);
+    if (resend !== null) {
+      result.push(planned('incident_reminder', `${incidentKey(connection, incident)}|am-firing|${resend}`, ['alertmanager'], { incident }));
+    }
+  }
+  const resolved = input.lastResolved;
+  // A resolved re-send for the same alert name as an open incident would resolve that incident's alert.
+  if (resolved?.resolvedAt && resolved.state !== current.state && policy.resolvedResendWindowMs > 0) {
+    const withinWindow = Date.parse(now) - Date.parse(resolved.resolvedAt) < policy.resolvedResendWindowMs;
+    const resend = withinWindow ? newSlot(resolved.resolvedAt, policy.alertmanagerResendMs, now, input.previousEvaluationAt) : null;
+    if (resend !== null) {
+      result.push(planned('incident_resolved', `${incidentKey(connection, resolved)}|am-resolved|${resend}`, ['alertmanager'], { incident: resolved }));
+    }
+  }
+  return result;
+}
+
+export interface EventPolicy {
+  /** 0 = no cert_expiring notifications. */
+  certExpiryWarningMs: number;
+  /** 0 = no token_expiring notifications. */
+  tokenExpiryWarningMs: number;
+}
+
+export interface EventPlanInput {
+  connection: string;
+  now: string;
+  /** The probe this cycle recorded. */
+  current: { at: string; outcome: Outcome; snapshot: ProbeSnapshot; certNotAfter: string | null };
+  /** The last successful probe before this one. */
+  lastOk: { at: string; snapshot: ProbeSnapshot } | null;
+  /** auth.expiresAt from the config (YYYY-MM-DD, read as 00:00 UTC), or null. */
+  tokenExpiresAt: string | null;
+  policy: EventPolicy;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * tls_changed: only a protocol downgrade against the last success notifies (once per last-success/probe pair);
+ * cert_expiring / token_expiring: once per notAfter / expiresAt value, when inside the warning window and not yet past;
+ * identity_changed: once per change, when this probe succeeded as someone other than the last success.
+ */
+export function planEventNotifications(input: EventPlanInput): PlannedNotification[] {
+  const { connection, current, lastOk, now, policy } = input;
+  const result: PlannedNotification[] = [];
+  const changes = lastOk ? compareWithLastSuccess(lastOk.snapshot, current.snapshot) : null;
+  if (lastOk && changes && isProtocolDowngrade(changes.tlsProtocol) && changes.tlsProtocol.status === 'changed') {
+    const { before, after } = changes.tlsProtocol;
+    result.push(planned('tls_changed', `${connection}|tls_changed|${lastOk.at}|${before}>${after}`, ALL_CHANNELS, { changes }));
+  }
+  const certificate = expiring(current.certNotAfter, now, policy.certExpiryWarningMs);
+  if (certificate && current.certNotAfter) {
+    result.push(
+      planned('cert_expiring', `${connection}|cert_expiring|${current.certNotAfter}`, ALL_CHANNELS, {
+        certificate: { notAfter: current.certNotAfter, daysLeft: certificate.daysLeft },
+      }),
+    );
+  }
+  const token = expiring(input.tokenExpiresAt, now, policy.tokenExpiryWarningMs);
+  if (token && input.tokenExpiresAt) {
+    result.push(
+      planned('token_expiring', `${connection}|token_expiring|${input.tokenExpiresAt}`, ALL_CHANNELS, {
+        token: { expiresAt: input.tokenExpiresAt, daysLeft: token.daysLeft },
+      }),
+    );
+  }
+  if (lastOk && changes && current.outcome === 'ok' && changes.identity.status === 'changed') {
+    result.push(planned('identity_changed', `${connection}|identity_changed|${lastOk.at}|${changes.identity.after}`, ALL_CHANNELS, { changes }));
+  }
+  return result;
+}
+
+/** Whole days left, when `at` is in the future and within the warning window. */
+function expiring(at: string | null, now: string, warningMs: number): { daysLeft: number } | null {
+  if (!at || warningMs <= 0) return null;
+  const left = Date.parse(at) - Date.parse(now);
+  if (Number.isNaN(left) || left <= 0 || left > warningMs) return null;
+  return { daysLeft: Math.floor(left / DAY_MS) };
+}
+
+/** What the daemon knows about the connection and its latest probe when it builds a planned notification. */
+export interface NotificationFacts {
+  connection: NotifiedConnection;
+  /** The cycle's time (ISO 8601). */
+  at: string;
+  diagnosis: NotificationDiagnosis | null;
+  http: NotificationHttp | null;
+  lastSuccessAt: string | null;
+  firstFailureAt: string | null;
+  /** compareWithLastSuccess(lastOk, current), or null when there never was a success. */
+  changes: Changes | null;
+  certificateSubject: string | null;
+}
+
+export function notificationFromPlan(plan: PlannedNotification, facts: NotificationFacts): Notification {
+  return {
+    kind: plan.kind,
+    connection: facts.connection,
+    at: plan.incident?.resolvedAt ?? facts.at,
+    transition: plan.transition,
+    incident: plan.incident,
+    diagnosis: facts.diagnosis,
+    http: facts.http,
+    lastSuccessAt: facts.lastSuccessAt,
+    firstFailureAt: facts.firstFailureAt,
+    changes: plan.changes ?? facts.changes,
+    certificate: plan.certificate ? { ...plan.certificate, subject: facts.certificateSubject } : null,
+    token: plan.token,
+  };
+}
+
+/** A `test` notification (authwatch test-alert): not about any connection. */
+export function testNotification(at: string): Notification {
+  return {
+    kind: 'test',
+    connection: null,
+    at,
+    transition: null,
+    incident: null,
+    diagnosis: null,
+    http: null,
+    lastSuccessAt: null,
+    firstFailureAt: null,
+    changes: null,
+    certificate: null,
+    token: null,
+  };
+}
