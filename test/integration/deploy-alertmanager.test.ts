@@ -1,6 +1,6 @@
 // deploy/alertmanager/: amtool accepts the config, the routing sends authwatch's alerts (from the Prometheus rules
 // and pushed by authwatch itself) to Slack and nothing else, and a real Alertmanager posts a readable Slack message.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -44,13 +44,19 @@ test('alerts authwatch pushes itself (source="authwatch") go to Slack; Authwatch
   assert.equal(await receiverFor({ alertname: 'NodeFilesystemFull', severity: 'critical' }), 'default');
 });
 
-test('a real Alertmanager posts a Slack message with the alert summary, description and colour', async (t) => {
-  const posts: { path: string; body: Record<string, unknown> }[] = [];
+interface SlackPost {
+  path: string;
+  body: { attachments: { title: string; text: string; color: string }[] };
+}
+
+/** A local stand-in for Slack's incoming webhook, and an Alertmanager running the shipped config against it. */
+async function startSlackAndAlertmanager(t: TestContext) {
+  const posts: SlackPost[] = [];
   const slack = createServer((request: IncomingMessage, response) => {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
-      posts.push({ path: request.url ?? '', body: JSON.parse(body) as Record<string, unknown> });
+      posts.push({ path: request.url ?? '', body: JSON.parse(body) as SlackPost['body'] });
       response.end('ok');
     });
   });
@@ -61,42 +67,98 @@ test('a real Alertmanager posts a Slack message with the alert summary, descript
 
   // The shipped config, with two test-only changes: the webhook URL file points at the local fake Slack, and
   // group_wait is 0s so the first notification goes out at once instead of after 30 s.
-  const webhookPath = '/services/T000/B000/XXXX';
   let testConfig = configText.replace(/api_url_file: \S+/, 'api_url_file: slack-webhook-url');
   testConfig = testConfig.replace(/group_wait: \S+/, 'group_wait: 0s');
   assert.notEqual(testConfig, configText);
   const alertmanager = await startAlertmanager({
     configYaml: testConfig,
-    files: { 'authwatch.tmpl': templateText, 'slack-webhook-url': `http://127.0.0.1:${slackPort}${webhookPath}\n` },
+    files: { 'authwatch.tmpl': templateText, 'slack-webhook-url': `http://127.0.0.1:${slackPort}${WEBHOOK_PATH}\n` },
   });
   t.after(() => alertmanager.stop());
 
-  // What Prometheus (or authwatch itself) sends: Alertmanager API v2.
-  const alert = {
-    labels: { alertname: 'AuthwatchAuthRegressed', severity: 'critical', source: 'authwatch', connection: 'salesforce-to-jira', instance: '127.0.0.1:9477', job: 'authwatch' },
-    annotations: {
-      summary: 'Jira auth regressed for salesforce-to-jira: it used to work and now fails',
-      description: 'salesforce-to-jira (https://acme.atlassian.net) authenticated to Jira before and now fails with basic_auth_rejected.',
-    },
-    startsAt: new Date().toISOString(),
+  /** What Prometheus and authwatch both do: POST /api/v2/alerts. */
+  const push = async (alert: Record<string, unknown>) => {
+    const response = await fetch(`${alertmanager.url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ startsAt: new Date().toISOString(), ...alert }]),
+    });
+    assert.equal(response.status, 200, await response.text());
   };
-  const pushed = await fetch(`${alertmanager.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([alert]) });
-  assert.equal(pushed.status, 200, await pushed.text());
+  const waitFor = async (what: string, done: () => boolean | Promise<boolean>) => {
+    const deadline = Date.now() + 20_000;
+    while (!(await done())) {
+      if (Date.now() > deadline) assert.fail(`${what} did not happen within 20 s; Alertmanager said:\n${alertmanager.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  return { alertmanager, posts, push, waitFor };
+}
 
-  const deadline = Date.now() + 20_000;
-  while (posts.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(posts.length, 1, `Slack received ${posts.length} posts; Alertmanager said:\n${alertmanager.output()}`);
-  assert.equal(posts[0].path, webhookPath);
-  const [attachment] = posts[0].body.attachments as { title: string; text: string; color: string }[];
+const WEBHOOK_PATH = '/services/T000/B000/XXXX';
+const RULE_ALERT = {
+  labels: { alertname: 'AuthwatchAuthRegressed', severity: 'critical', source: 'authwatch', connection: 'salesforce-to-jira', instance: '127.0.0.1:9477', job: 'authwatch' },
+  annotations: {
+    summary: 'Jira auth regressed for salesforce-to-jira: it used to work and now fails',
+    description: 'salesforce-to-jira (https://acme.atlassian.net) authenticated to Jira before and now fails with basic_auth_rejected.',
+  },
+};
+// Shaped as src/notify/alertmanager/render.ts builds authwatch's own alerts.
+const PUSHED_ALERT = {
+  labels: { alertname: 'AuthwatchAuthRegressed', severity: 'critical', source: 'authwatch', connection: 'salesforce-to-jira', deployment: 'cloud', team: 'crm' },
+  annotations: {
+    summary: 'salesforce-to-jira: auth regressed (basic_auth_rejected)',
+    description: 'https://acme.atlassian.net (cloud, basic auth)\nSince the last success: credential unchanged; TLS unchanged',
+    remediation: '1. Check the token has not expired.\n2. Check the username is the account email.',
+    outcome: 'basic_auth_rejected',
+    dashboard: 'https://grafana.example.com/d/authwatch',
+  },
+};
+
+test('a real Alertmanager posts a Slack message with the rule alert summary, description and colour', async (t) => {
+  const { alertmanager, posts, push, waitFor } = await startSlackAndAlertmanager(t);
+  await push(RULE_ALERT);
+  await waitFor('a Slack post', () => posts.length > 0);
+  assert.equal(posts.length, 1);
+  assert.equal(posts[0].path, WEBHOOK_PATH);
+  const [attachment] = posts[0].body.attachments;
   assert.equal(attachment.title, '[FIRING:1] AuthwatchAuthRegressed - salesforce-to-jira');
   assert.equal(attachment.color, 'danger');
   assert.equal(
     attachment.text,
     [
       '*Critical:* Jira auth regressed for salesforce-to-jira: it used to work and now fails',
-      alert.annotations.description,
+      RULE_ALERT.annotations.description,
       '_connection:_ `salesforce-to-jira`  _instance:_ `127.0.0.1:9477`',
       `<${alertmanager.url}|Alertmanager>`,
     ].join('\n'),
   );
+});
+
+test("authwatch's own alert shows its remediation and dashboard, and silences the rule alert for the same incident", async (t) => {
+  const { alertmanager, posts, push, waitFor } = await startSlackAndAlertmanager(t);
+  await push(PUSHED_ALERT);
+  await waitFor('a Slack post', () => posts.length > 0);
+  const [attachment] = posts[0].body.attachments;
+  assert.equal(attachment.title, '[FIRING:1] AuthwatchAuthRegressed - salesforce-to-jira');
+  assert.equal(
+    attachment.text,
+    [
+      '*Critical:* salesforce-to-jira: auth regressed (basic_auth_rejected)',
+      PUSHED_ALERT.annotations.description,
+      '*What to do:*',
+      PUSHED_ALERT.annotations.remediation,
+      '_connection:_ `salesforce-to-jira`  <https://grafana.example.com/d/authwatch|Dashboard>',
+      `<${alertmanager.url}|Alertmanager>`,
+    ].join('\n'),
+  );
+
+  await push(RULE_ALERT);
+  const ruleAlertState = async () => {
+    const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }[];
+    return alerts.find((alert) => alert.labels.job === 'authwatch')?.status;
+  };
+  await waitFor('the rule alert to be inhibited', async () => ((await ruleAlertState())?.inhibitedBy.length ?? 0) > 0);
+  assert.equal((await ruleAlertState())?.state, 'suppressed');
+  assert.equal(posts.length, 1, 'no second Slack message for the same incident');
 });
