@@ -70,7 +70,8 @@ function describeRequestError(error: unknown, service: string): string {
   const requestError = error as Partial<RequestError> & { message?: string };
   const code = requestError.code ?? 'ERROR';
   if (code === 'ETIMEDOUT') return `${service} did not answer in time (${requestError.message ?? 'timeout'})`;
-  return `${service} could not be reached: ${code} ${requestError.message ?? String(error)}`.trim();
+  const message = requestError.message ?? String(error);
+  return `${service} could not be reached: ${message.includes(code) ? message : `${code} ${message}`}`;
 }
 
 /** Removes a URL's user:password, the only secret an Alertmanager URL can hold. */
