@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { runSchema, runValidate } from './validate.js';
 import type { CliIO } from './io.js';
+import type { LogLevel } from '../log/logger.js';
 import { VERSION } from '../version.js';
 
 function positiveInteger(value: string): number {
@@ -24,6 +25,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .exitOverride();
   const globals = () => program.opts<{ config: string; logLevel: string }>();
 
+  program
+    .command('run')
+    .description('the daemon, in the foreground (systemd); SIGHUP reloads the config')
+    .addOption(new Option('--concurrency <n>', 'probes in flight at most').default(32).argParser(positiveInteger))
+    .action(async (options: { concurrency: number }) => {
+      const { runDaemon } = await import('./run.js');
+      const { config, logLevel } = globals();
+      exitCode = await runDaemon({ configPath: config, logLevel: logLevel as LogLevel, concurrency: options.concurrency }, io);
+    });
   program
     .command('validate')
     .description('validate the config (exit 0 valid, 2 invalid)')
@@ -73,6 +83,17 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .action(async (name: string, options: { since: string; limit: number; json?: boolean }) => {
       const { runHistory } = await import('./status.js');
       exitCode = runHistory({ configPath: globals().config, name, since: options.since, limit: options.limit, json: Boolean(options.json) }, io);
+    });
+
+  program
+    .command('demo')
+    .description('a built-in simulated Jira on loopback and authwatch against it: no Jira or network needed')
+    .option('--listen <host:port>', 'where the demo daemon serves /metrics and the API', '127.0.0.1:9477')
+    .option('--flip-after <duration>', "when the healthy Cloud connection's token gets revoked", '1m')
+    .option('--schedule <cron>', 'probe schedule of the demo connections', '*/10 * * * * *')
+    .action(async (options: { listen: string; flipAfter: string; schedule: string }) => {
+      const { runDemo } = await import('../demo/demo-command.js');
+      exitCode = await runDemo(options, io);
     });
 
   try {

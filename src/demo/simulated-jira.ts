@@ -176,7 +176,8 @@ interface Reply {
 
 /** A Cloud API token in Atlassian's current shape. */
 export function generateApiToken(): string {
-  return `ATATT3xFfGF0${randomBytes(96).toString('base64url')}=${randomBytes(4).toString('hex').toUpperCase()}`;
+  // 192 characters, as Atlassian's current tokens: prefix, 171 base64url characters, '=', 8 hex checksum.
+  return `ATATT3xFfGF0${randomBytes(129).toString('base64url').slice(0, 171)}=${randomBytes(4).toString('hex').toUpperCase()}`;
 }
 
 /** A DC personal access token in Jira's shape (base64, 44 characters). */

@@ -1,0 +1,55 @@
+// `authwatch run`: the daemon in the foreground, as systemd runs it. SIGHUP reloads, SIGTERM/SIGINT stop cleanly.
+import { ConfigError } from '../config/load.js';
+import { Daemon } from '../daemon/daemon.js';
+import { createLogger, type LogLevel } from '../log/logger.js';
+import { StoreError } from '../store/store.js';
+import { EXIT_CONFIG_ERROR, EXIT_NOT_OK, EXIT_OK, writeLine, type CliIO } from './io.js';
+
+export interface RunOptions {
+  configPath: string;
+  logLevel: LogLevel;
+  concurrency: number;
+}
+
+export async function runDaemon(options: RunOptions, io: CliIO): Promise<number> {
+  const logger = createLogger({ level: options.logLevel, stream: io.stdout });
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ configPath: options.configPath, logger, env: io.env, concurrency: options.concurrency });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      writeLine(io.stderr, `authwatch: invalid config, nothing started (${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}):`);
+      writeLine(io.stderr, error.describe());
+      return EXIT_CONFIG_ERROR;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = error instanceof StoreError ? error.message : code === 'EADDRINUSE' ? `cannot listen: ${(error as Error).message} (is another authwatch running? change server.listen)` : (error as Error).message;
+    logger.error('authwatch could not start', { error: message });
+    writeLine(io.stderr, `authwatch: ${logger.secrets.maskIn(message)}`);
+    return EXIT_NOT_OK;
+  }
+
+  return new Promise<number>((resolve) => {
+    const onHangup = () => {
+      logger.info('SIGHUP: reloading the config');
+      daemon.reload();
+    };
+    const onStop = (signal: NodeJS.Signals) => {
+      logger.info(`${signal}: shutting down`);
+      process.off('SIGHUP', onHangup);
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
+      process.once('SIGINT', () => process.exit(EXIT_NOT_OK));
+      daemon.shutdown().then(
+        () => resolve(EXIT_OK),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error });
+          resolve(EXIT_NOT_OK);
+        },
+      );
+    };
+    process.on('SIGHUP', onHangup);
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+  });
+}

@@ -1,0 +1,125 @@
+// One probe cycle of one connection: probe → classify → advance state → detect events → plan notifications
+// → commit (one transaction) → metrics and log. Everything but the probe and the commit is a pure call.
+import type { Connection } from '../config/load.js';
+import { classify } from '../diagnosis/classify.js';
+import type { Diagnosis } from '../diagnosis/types.js';
+import type { Logger } from '../log/logger.js';
+import type { AuthwatchMetrics } from '../metrics/metrics.js';
+import type { ProbeObservation } from '../probe/observation.js';
+import type { Prober } from '../probe/prober.js';
+import { detectEvents, type DetectedEvent, type ExpiryKind } from '../state/events.js';
+import { advance, policyFor, probeIsDue } from '../state/machine.js';
+import type { ConnectionState, StateChange } from '../state/types.js';
+import { stateChangedEvent, type IncidentChange, type NewEvent, type NewOutboxItem, type Store, type StoredIncident } from '../store/store.js';
+
+export interface PlanInput {
+  connection: Connection;
+  observation: ProbeObservation;
+  diagnosis: Diagnosis;
+  before: ConnectionState;
+  next: ConnectionState;
+  change: StateChange | null;
+  /** Events of this cycle in the order they will be stored; index 0 is the state change when there is one. */
+  events: (NewEvent & { notify?: boolean; incident?: 'open' | 'resolve' | null })[];
+  lastOk: ProbeObservation | null;
+  openIncidents: StoredIncident[];
+  now: Date;
+}
+
+export interface NotificationPlan {
+  incidents: IncidentChange[];
+  outbox: NewOutboxItem[];
+}
+
+export type NotificationPlanner = (input: PlanInput) => NotificationPlan;
+
+export interface CycleDeps {
+  store: Store;
+  metrics: AuthwatchMetrics;
+  logger: Logger;
+  planNotifications: NotificationPlanner;
+  alerting: { certExpiryWarningMs: number; tokenExpiryWarningMs: number };
+  now: () => Date;
+  /** Called after a commit that enqueued notifications. */
+  onEnqueued: () => void;
+  /** Called with every state change, after it is committed (the demo prints them). */
+  onStateChange?: (connection: Connection, change: StateChange, diagnosis: Diagnosis) => void;
+}
+
+export type CycleResult =
+  | { kind: 'skipped'; reason: 'backoff'; until: string }
+  | { kind: 'recorded'; diagnosis: Diagnosis; change: StateChange | null; probeId: number };
+
+export async function runCycle(deps: CycleDeps, connection: Connection, prober: Prober): Promise<CycleResult> {
+  const log = deps.logger.child({ connection: connection.name });
+  const before = deps.store.loadState(connection.name);
+  if (!probeIsDue(before, deps.now())) {
+    log.debug('probe skipped: lockout back-off', { until: before.backoffUntil });
+    return { kind: 'skipped', reason: 'backoff', until: before.backoffUntil! };
+  }
+
+  const observation = await prober.probe();
+  const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect });
+  const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policyFor(connection));
+
+  // Read after the probe: a SIGHUP or another cycle may not interleave (one cycle per connection at a time).
+  const lastOk = deps.store.lastOkProbe(connection.name)?.observation ?? null;
+  const openIncidents = deps.store.openIncidents(connection.name);
+  const now = deps.now();
+  const detected = detectEvents({
+    observation,
+    outcome: diagnosis.outcome,
+    lastOk,
+    tokenExpiresAt: connection.tokenExpiresAt,
+    openExpiry: new Set(openIncidents.map((incident) => incident.kind).filter(isExpiryKind)),
+    now,
+    certExpiryWarningMs: deps.alerting.certExpiryWarningMs,
+    tokenExpiryWarningMs: deps.alerting.tokenExpiryWarningMs,
+  });
+  const events: PlanInput['events'] = [
+    ...(change ? [stateChangedEvent(change, { detail: diagnosis.detail, httpStatus: observation.http?.status ?? null })] : []),
+    ...detected.map(toNewEvent),
+  ];
+  const plan = deps.planNotifications({ connection, observation, diagnosis, before, next, change, events, lastOk, openIncidents, now });
+
+  const ids = deps.store.recordCycle({
+    observation,
+    diagnosis,
+    next,
+    events: events.map(({ notify: _notify, incident: _incident, ...event }) => event),
+    incidents: plan.incidents,
+    outbox: plan.outbox,
+  });
+
+  deps.metrics.recordProbe(connection.name, {
+    outcome: diagnosis.outcome,
+    httpStatus: observation.http?.status ?? null,
+    timings: observation.timings,
+    at: observation.startedAt,
+    tls: observation.tls,
+  });
+  deps.metrics.recordState(connection.name, next);
+
+  log.info('probe', {
+    outcome: diagnosis.outcome,
+    status: observation.http?.status ?? null,
+    duration: observation.timings.total,
+    state: next.state,
+    detail: diagnosis.detail,
+  });
+  if (change) {
+    log.warn('state changed', { from: change.from, to: change.to, outcome: change.outcome, detail: diagnosis.detail });
+    deps.onStateChange?.(connection, change, diagnosis);
+  }
+  for (const event of detected) log.warn(event.kind.replace('_', ' '), { details: event.details });
+  if (ids.outboxIds.some((id) => id !== null)) deps.onEnqueued();
+  return { kind: 'recorded', diagnosis, change, probeId: ids.probeId };
+}
+
+function isExpiryKind(kind: string): kind is ExpiryKind {
+  return kind === 'cert_expiring' || kind === 'token_expiring';
+}
+
+function toNewEvent(event: DetectedEvent): PlanInput['events'][number] {
+  return { kind: event.kind, details: event.details, notify: event.notify, incident: event.incident };
+}

@@ -1,0 +1,268 @@
+// The composition root: the only place that wires config, store, probers, scheduler, metrics, notifiers and
+// the HTTP server together, and the daemon's lifecycle (start, SIGHUP reload, shutdown).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { loadConfigFile, secretsOf, type Config, type Connection } from '../config/load.js';
+import { readSecret } from '../config/secrets.js';
+import type { AppLogger } from '../log/logger.js';
+import { AuthwatchMetrics } from '../metrics/metrics.js';
+import { buildNotifiers, type Notifier } from '../notify/registry.js';
+import { Dispatcher } from '../notify/dispatcher.js';
+import { createProber, type Prober } from '../probe/prober.js';
+import { startHttpServer, type HttpServerHandle } from '../server/http.js';
+import { readModelOverStore } from '../server/store-read-model.js';
+import { openStore, type Store } from '../store/store.js';
+import { runCycle, type CycleDeps } from './cycle.js';
+import { Scheduler } from './scheduler.js';
+import { planNotifications, sweepIncidents } from './notifications.js';
+import { StoreOutbox } from './store-outbox.js';
+import type { Diagnosis } from '../diagnosis/types.js';
+import type { StateChange } from '../state/types.js';
+
+export interface DaemonOptions {
+  configPath: string;
+  logger: AppLogger;
+  env?: NodeJS.ProcessEnv;
+  /** Global cap on probes in flight. */
+  concurrency?: number;
+  /** Upper bound of the per-connection start offset inside its schedule period. */
+  maxSpreadMs?: number;
+  /** How long shutdown waits for probes in flight before abandoning them. */
+  shutdownGraceMs?: number;
+  /** How often open incidents are re-evaluated for reminders and Alertmanager re-sends, and the outbox gauge set. */
+  sweepIntervalMs?: number;
+  onStateChange?: (connection: Connection, change: StateChange, diagnosis: Diagnosis) => void;
+  now?: () => Date;
+}
+
+const HOUR_MS = 3_600_000;
+
+export class Daemon {
+  private readonly probers = new Map<string, { prober: Prober; fingerprint: string }>();
+  private notifiers: readonly Notifier[] = [];
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private ready = false;
+  private stopping = false;
+
+  private constructor(
+    private config: Config,
+    private readonly options: Required<Pick<DaemonOptions, 'concurrency' | 'maxSpreadMs' | 'shutdownGraceMs' | 'sweepIntervalMs'>> & DaemonOptions,
+    readonly store: Store,
+    readonly metrics: AuthwatchMetrics,
+    private readonly scheduler: Scheduler,
+    private readonly dispatcher: Dispatcher,
+    private server: HttpServerHandle | null,
+  ) {}
+
+  /** Loads the config (throws ConfigError), opens and migrates the database (throws StoreError), starts everything. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const settings = { concurrency: 32, maxSpreadMs: 30_000, shutdownGraceMs: 10_000, sweepIntervalMs: 30_000, ...options };
+    const { logger } = options;
+    const now = options.now ?? (() => new Date());
+    const config = loadConfigFile(options.configPath);
+    mkdirSync(dirname(config.storage.path), { recursive: true });
+    const store = openStore(config.storage.path);
+    const metrics = new AuthwatchMetrics();
+    let daemon: Daemon | null = null;
+    const scheduler = new Scheduler({
+      concurrency: settings.concurrency,
+      maxSpreadMs: settings.maxSpreadMs,
+      onStartDelay: (seconds) => metrics.observeStartDelay(seconds),
+      onSkippedOverlap: (name) => logger.warn('probe still running at its next scheduled time; tick skipped', { connection: name }),
+      onError: (name, error) => logger.error('probe cycle failed', { connection: name, error }),
+      now: () => now().getTime(),
+    });
+    const dispatcher = new Dispatcher({
+      outbox: new StoreOutbox(store),
+      notifiers: () => daemon?.notifiers ?? [],
+      clock: now,
+      onResult: (channel, result) => metrics.notification(channel, result),
+      onAttempt: (attempt) => {
+        const fields = { channel: attempt.channel, target: attempt.target, id: attempt.id, attempts: attempt.attempts, reason: attempt.reason };
+        if (attempt.outcome === 'delivered') logger.info('notification delivered', fields);
+        else logger.warn(attempt.outcome === 'failed' ? 'notification failed' : 'notification will be retried', { ...fields, nextAttemptAt: attempt.nextAttemptAt });
+      },
+      onError: (error) => logger.error('outbox pass failed', { error }),
+    });
+    daemon = new Daemon(config, settings, store, metrics, scheduler, dispatcher, null);
+    daemon.apply(config);
+    metrics.configReloaded(true, now());
+    for (const warning of config.warnings) logger.warn(warning);
+
+    daemon.server = await startHttpServer({
+      host: config.listen.host,
+      port: config.listen.port,
+      metrics,
+      readModel: readModelOverStore(store),
+      isReady: () => daemon!.ready,
+      isAlive: () => !daemon!.stopping,
+      logger,
+      secrets: logger.secrets,
+    });
+    dispatcher.start();
+    daemon.startMaintenance();
+    daemon.ready = true;
+    logger.info('authwatch started', {
+      connections: config.connections.length,
+      listen: daemon.server.url,
+      database: config.storage.path,
+      channels: [...new Set(daemon.notifiers.map((notifier) => notifier.channel))],
+    });
+    return daemon;
+  }
+
+  get url(): string {
+    return this.server?.url ?? '';
+  }
+
+  /** SIGHUP: a valid config replaces the running one; an invalid one is logged and the old one stays. */
+  reload(): boolean {
+    const { logger } = this.options;
+    const now = this.now();
+    let next: Config;
+    try {
+      next = loadConfigFile(this.options.configPath);
+    } catch (error) {
+      this.metrics.configReloaded(false, now);
+      const issues = (error as { describe?: () => string }).describe?.() ?? (error as Error).message;
+      logger.error('config reload rejected; the previous config stays in force', { problems: issues });
+      return false;
+    }
+    if (next.listen.host !== this.config.listen.host || next.listen.port !== this.config.listen.port || next.storage.path !== this.config.storage.path) {
+      logger.warn('server.listen and storage.path take effect only after a restart');
+      next = { ...next, listen: this.config.listen, storage: this.config.storage };
+    }
+    this.apply(next);
+    this.metrics.configReloaded(true, now);
+    for (const warning of next.warnings) logger.warn(warning);
+    logger.info('config reloaded', { connections: next.connections.length });
+    return true;
+  }
+
+  /** Stops probing, lets probes in flight finish (bounded), flushes the outbox pass in progress, closes the database. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.ready = false;
+    const { logger } = this.options;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    const abandoned = await this.scheduler.stop(this.options.shutdownGraceMs);
+    if (abandoned.length > 0) logger.warn('probes abandoned at shutdown', { connections: abandoned });
+    await this.dispatcher.stop();
+    await this.server?.close();
+    for (const { prober } of this.probers.values()) prober.close();
+    this.store.close();
+    logger.info('authwatch stopped');
+  }
+
+  private now(): Date {
+    return (this.options.now ?? (() => new Date()))();
+  }
+
+  /** Makes `config` the running one: probers, scheduler jobs, database rows, metrics series, notifiers, secrets to mask. */
+  private apply(config: Config): void {
+    const env = this.options.env ?? process.env;
+    this.registerSecrets(config, env);
+    const fingerprintKey = this.store.fingerprintKey();
+    const wanted = new Map(config.connections.map((connection) => [connection.name, connection]));
+    for (const [name, entry] of this.probers) {
+      const connection = wanted.get(name);
+      if (!connection || JSON.stringify(connection) !== entry.fingerprint) {
+        entry.prober.close();
+        this.probers.delete(name);
+      }
+    }
+    for (const connection of config.connections) {
+      if (!this.probers.has(connection.name)) {
+        this.probers.set(connection.name, { prober: createProber(connection, { fingerprintKey, env }), fingerprint: JSON.stringify(connection) });
+      }
+    }
+    const { added, removed } = this.store.upsertConnections(config.connections, this.now());
+    if (added.length > 0 || removed.length > 0) this.options.logger.info('connections changed', { added, removed });
+    this.config = config;
+    this.notifiers = buildNotifiers(config.alerting, { env });
+    this.metrics.setConnections(config.connections);
+    this.metrics.setChannels([...new Set(this.notifiers.map((notifier) => notifier.channel))]);
+    const states = this.store.loadStates();
+    for (const connection of config.connections) {
+      const state = states.get(connection.name);
+      if (state) this.metrics.recordState(connection.name, state);
+    }
+    this.scheduler.sync(
+      config.connections.map((connection) => ({
+        name: connection.name,
+        schedule: connection.schedule,
+        run: async () => {
+          const entry = this.probers.get(connection.name);
+          const current = this.config.connections.find((candidate) => candidate.name === connection.name);
+          if (!entry || !current || this.stopping) return;
+          await runCycle(this.cycleDeps(), current, entry.prober);
+        },
+      })),
+    );
+  }
+
+  private cycleDeps(): CycleDeps {
+    return {
+      store: this.store,
+      metrics: this.metrics,
+      logger: this.options.logger,
+      planNotifications: (input) => planNotifications(input, { notifiers: this.notifiers, alerting: this.config.alerting }),
+      alerting: this.config.alerting,
+      now: () => this.now(),
+      onEnqueued: () => this.dispatcher.wake(),
+      onStateChange: this.options.onStateChange,
+    };
+  }
+
+  /** Every secret the daemon may come across is masked in every log line and API response. */
+  private registerSecrets(config: Config, env: NodeJS.ProcessEnv): void {
+    const { secrets } = this.options.logger;
+    for (const connection of config.connections) {
+      for (const [, ref] of secretsOf(connection.auth)) {
+        const secret = readSecret(ref, env);
+        if (!secret.ok) continue;
+        if (connection.auth.type === 'basic') secrets.registerBasicCredential(connection.auth.username, secret.value);
+        else secrets.register(secret.value);
+      }
+    }
+    if (config.alerting.slack) {
+      const webhook = readSecret(config.alerting.slack.webhookUrl, env);
+      if (webhook.ok) secrets.register(webhook.value);
+    }
+  }
+
+  private startMaintenance(): void {
+    const { logger } = this.options;
+    let previousSweepAt: Date | null = null;
+    const sweep = () => {
+      try {
+        const now = this.now();
+        const enqueued = sweepIncidents(this.store, this.config, this.notifiers, now, previousSweepAt);
+        previousSweepAt = now;
+        if (enqueued > 0) this.dispatcher.wake();
+        for (const [channel, counts] of Object.entries(this.store.outboxCounts())) this.metrics.setOutboxPending(channel, counts.pending);
+      } catch (error) {
+        logger.error('incident sweep failed', { error });
+      }
+    };
+    const prune = async () => {
+      try {
+        const cutoff = new Date(this.now().getTime() - this.config.storage.retentionMs);
+        const pruned = await this.store.pruneProbes(cutoff);
+        const outbox = this.store.pruneOutbox(cutoff);
+        if (pruned > 0 || outbox > 0) logger.info('pruned old rows', { probes: pruned, outbox });
+      } catch (error) {
+        logger.error('pruning failed', { error });
+      }
+    };
+    sweep();
+    void prune();
+    this.sweepTimer = setInterval(sweep, this.options.sweepIntervalMs);
+    this.pruneTimer = setInterval(() => void prune(), HOUR_MS);
+    this.sweepTimer.unref();
+    this.pruneTimer.unref();
+  }
+}

@@ -1,0 +1,200 @@
+// Turns a cycle's state change and events into incident bookkeeping and outbox rows, using the pure planners
+// of src/notify and the configured notifiers' renderers. Also the periodic sweep that plans reminders and
+// Alertmanager re-sends for incidents that stay open between probes.
+import type { AlertingConfig, Config, Connection } from '../config/load.js';
+import { describeOutcome } from '../diagnosis/outcomes.js';
+import type { Diagnosis } from '../diagnosis/types.js';
+import { ALERTMANAGER_TIMING } from '../notify/alertmanager/render.js';
+import { notificationFromPlan, planIncidentNotifications, type IncidentPolicy, type NotificationFacts, type PlannedNotification } from '../notify/plan.js';
+import { outboxEntriesFor, type Notifier } from '../notify/registry.js';
+import { compareWithLastSuccess, isIncidentState, snapshotOf, type Channel, type NotificationKind } from '../notify/types.js';
+import type { ProbeObservation } from '../probe/observation.js';
+import type { ConnectionState } from '../state/types.js';
+import type { IncidentChange, NewOutboxItem, OutboxKind, Ref, Store, StoredIncident } from '../store/store.js';
+import type { NotificationPlan, PlanInput } from './cycle.js';
+
+export interface NotificationContext {
+  notifiers: readonly Notifier[];
+  alerting: AlertingConfig;
+}
+
+/** What the outbox row's payload holds: the notifier lane it belongs to and the rendered body. */
+export interface StoredPayload {
+  target: string;
+  body: unknown;
+}
+
+const OUTBOX_KIND: Record<NotificationKind, OutboxKind> = {
+  incident_opened: 'open',
+  incident_resolved: 'resolve',
+  incident_reminder: 'reminder',
+  tls_changed: 'event',
+  cert_expiring: 'event',
+  token_expiring: 'event',
+  identity_changed: 'event',
+  test: 'test',
+};
+
+export function incidentPolicy(alerting: AlertingConfig): IncidentPolicy {
+  const alertmanager = alerting.alertmanager !== null;
+  return {
+    reminderIntervalMs: alerting.reminderIntervalMs,
+    alertmanagerResendMs: alertmanager ? ALERTMANAGER_TIMING.resendIntervalMs : 0,
+    resolvedResendWindowMs: 0,
+  };
+}
+
+export function planNotifications(input: PlanInput, context: NotificationContext): NotificationPlan {
+  const { connection, change, events, openIncidents, before, next, now } = input;
+  const incidents: IncidentChange[] = [];
+  const openIndex = new Map<string, number>();
+  const resolveIndex = new Map<string, number>();
+  const openOf = (kind: string) => openIncidents.find((incident) => incident.kind === kind);
+
+  if (change) {
+    const previous = isIncidentState(change.from) ? openOf(change.from) : undefined;
+    if (previous) {
+      resolveIndex.set(change.from, incidents.length);
+      incidents.push({ action: 'resolve', incidentId: previous.id, event: 0 });
+    }
+    if (isIncidentState(change.to)) {
+      openIndex.set(change.to, incidents.length);
+      incidents.push({ action: 'open', kind: change.to, event: 0 });
+    }
+  }
+  events.forEach((event, index) => {
+    if (event.kind !== 'cert_expiring' && event.kind !== 'token_expiring') return;
+    if (event.incident === 'open') {
+      openIndex.set(event.kind, incidents.length);
+      incidents.push({ action: 'open', kind: event.kind, event: index });
+    } else if (event.incident === 'resolve') {
+      const open = openOf(event.kind);
+      if (open) incidents.push({ action: 'resolve', incidentId: open.id, event: index });
+    }
+  });
+
+  const facts = notificationFacts(connection, input.observation, input.diagnosis, next, input.lastOk, now);
+  const planned = planIncidentNotifications({
+    connection: connection.name,
+    now: now.toISOString(),
+    change: change ? { from: change.from, to: change.to, at: change.at, fromSince: before.since } : null,
+    current: { state: next.state, since: next.since },
+    previousEvaluationAt: before.lastProbeAt,
+    lastResolved: null,
+    policy: incidentPolicy(context.alerting),
+  });
+  const outbox: NewOutboxItem[] = [];
+  for (const plan of planned) {
+    const state = plan.incident?.state;
+    let incident: Ref | undefined;
+    if (plan.kind === 'incident_opened' && state !== undefined && openIndex.has(state)) incident = { index: openIndex.get(state)! };
+    else if (plan.kind === 'incident_resolved' && state !== undefined && resolveIndex.has(state)) incident = { index: resolveIndex.get(state)! };
+    else if (plan.kind === 'incident_reminder' && state !== undefined) {
+      const open = openOf(state);
+      if (open) incident = { id: open.id };
+    }
+    if (!incident) continue; // an incident the database does not know (e.g. opened before incidents were recorded)
+    outbox.push(...rows(plan, facts, context.notifiers, now, { incident }));
+  }
+
+  events.forEach((event, index) => {
+    if (!event.notify) return;
+    const plan = eventPlan(connection.name, event.kind, event.details ?? {}, facts);
+    if (plan) outbox.push(...rows(plan, facts, context.notifiers, now, { event: { index } }));
+  });
+  return { incidents, outbox };
+}
+
+/** Reminders and Alertmanager re-sends for open incidents; returns how many rows were enqueued. */
+export function sweepIncidents(store: Store, config: Config, notifiers: readonly Notifier[], now: Date, previousSweepAt: Date | null): number {
+  const policy = incidentPolicy(config.alerting);
+  if (notifiers.length === 0 || (policy.reminderIntervalMs === 0 && policy.alertmanagerResendMs === 0)) return 0;
+  const connections = new Map(config.connections.map((connection) => [connection.name, connection]));
+  const items: NewOutboxItem[] = [];
+  for (const incident of store.openIncidents()) {
+    const connection = connections.get(incident.connection);
+    const kind = incident.kind;
+    if (!connection || kind === 'cert_expiring' || kind === 'token_expiring') continue;
+    const latest = store.recentProbes(connection.name, 1)[0];
+    if (!latest) continue;
+    const state = store.loadState(connection.name);
+    const planned = planIncidentNotifications({
+      connection: connection.name,
+      now: now.toISOString(),
+      change: null,
+      current: { state: kind, since: state.state === kind ? state.since : incident.openedAt },
+      previousEvaluationAt: previousSweepAt?.toISOString() ?? null,
+      lastResolved: null,
+      policy,
+    });
+    const facts = notificationFacts(connection, latest.observation, latest, state, store.lastOkProbe(connection.name)?.observation ?? null, now);
+    for (const plan of planned) items.push(...rows(plan, facts, notifiers, now, { incident: { id: incident.id } }));
+  }
+  if (items.length === 0) return 0;
+  return store.enqueueOutbox(items, now).filter((id) => id !== null).length;
+}
+
+function rows(plan: PlannedNotification, facts: NotificationFacts, notifiers: readonly Notifier[], now: Date, refs: Pick<NewOutboxItem, 'incident' | 'event'>): NewOutboxItem[] {
+  const notification = notificationFromPlan(plan, facts);
+  return outboxEntriesFor(notifiers, notification, plan, { now }).map((entry) => ({
+    channel: entry.channel as Channel,
+    kind: OUTBOX_KIND[plan.kind],
+    payload: { target: entry.target, body: entry.payload } satisfies StoredPayload,
+    dedupeKey: entry.dedupeKey,
+    ...refs,
+  }));
+}
+
+function notificationFacts(
+  connection: Connection,
+  observation: ProbeObservation,
+  diagnosis: Pick<Diagnosis, 'outcome' | 'class' | 'detail'>,
+  state: ConnectionState,
+  lastOk: ProbeObservation | null,
+  now: Date,
+): NotificationFacts {
+  const guide = describeOutcome(diagnosis.outcome, connection.deployment);
+  return {
+    connection: { name: connection.name, url: connection.url, deployment: connection.deployment, authType: connection.auth.type, labels: connection.labels },
+    at: now.toISOString(),
+    diagnosis: { outcome: diagnosis.outcome, class: diagnosis.class, detail: diagnosis.detail, title: guide.title, explanation: guide.explanation, remediation: guide.remediation },
+    http: observation.http
+      ? { status: observation.http.status, contentType: observation.http.contentType, headers: observation.http.headers, message: observation.http.message }
+      : null,
+    lastSuccessAt: state.lastSuccessAt,
+    firstFailureAt: state.firstFailureAt,
+    changes: lastOk ? compareWithLastSuccess(snapshotOf(lastOk), snapshotOf(observation)) : null,
+    certificateSubject: observation.tls?.subject ?? null,
+  };
+}
+
+/** The notification of a detected event, keyed so that the same occurrence can never be enqueued twice. */
+function eventPlan(name: string, kind: string, details: Record<string, unknown>, facts: NotificationFacts): PlannedNotification | null {
+  const base = { channels: ['slack', 'alertmanager'] as const, transition: null, incident: null, certificate: null, token: null };
+  switch (kind) {
+    case 'tls_changed':
+      return { ...base, kind: 'tls_changed', dedupeKey: `${name}|tls_changed|${JSON.stringify(details)}|${facts.lastSuccessAt}`, changes: facts.changes };
+    case 'identity_changed':
+      return { ...base, kind: 'identity_changed', dedupeKey: `${name}|identity_changed|${String(details.before)}>${String(details.after)}|${facts.at}`, changes: facts.changes };
+    case 'cert_expiring':
+      return {
+        ...base,
+        kind: 'cert_expiring',
+        dedupeKey: `${name}|cert_expiring|${String(details.notAfter)}`,
+        changes: null,
+        certificate: { notAfter: String(details.notAfter), daysLeft: Number(details.daysLeft) },
+      };
+    case 'token_expiring':
+      return {
+        ...base,
+        kind: 'token_expiring',
+        dedupeKey: `${name}|token_expiring|${String(details.expiresAt)}`,
+        changes: null,
+        token: { expiresAt: String(details.expiresAt), daysLeft: Number(details.daysLeft) },
+      };
+    default:
+      return null;
+  }
+}
+
+export type { StoredIncident };

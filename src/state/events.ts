@@ -1,0 +1,110 @@
+// Events besides state changes (SPEC section 6): pure, time injected.
+//   tls_changed       protocol, cipher or leaf certificate differ from the last ok probe (a downgrade notifies)
+//   identity_changed  the credentials now authenticate as someone else than at the last ok probe
+//   cert_expiring     the leaf certificate expires within certExpiryWarning — once per certificate
+//   token_expiring    auth.expiresAt is within tokenExpiryWarning — once per expiry date
+// "Once" is kept by an incident of the same kind: opened with the event, resolved when the certificate or
+// token is replaced, so a renewed-then-expiring-again credential warns again.
+import type { Outcome } from '../diagnosis/outcome-names.js';
+import type { ProbeObservation } from '../probe/observation.js';
+
+export type ExpiryKind = 'cert_expiring' | 'token_expiring';
+
+export interface DetectedEvent {
+  kind: 'tls_changed' | 'identity_changed' | ExpiryKind;
+  details: Record<string, unknown>;
+  /** Whether the event deserves a notification of its own. */
+  notify: boolean;
+  /** For the expiry kinds: open or resolve the incident that keeps it to once per occurrence. */
+  incident: 'open' | 'resolve' | null;
+}
+
+export interface EventInput {
+  observation: ProbeObservation;
+  outcome: Outcome;
+  /** The last probe whose outcome was ok, before this one. */
+  lastOk: ProbeObservation | null;
+  tokenExpiresAt: string | null;
+  /** Expiry incidents open now. */
+  openExpiry: ReadonlySet<ExpiryKind>;
+  now: Date;
+  certExpiryWarningMs: number;
+  tokenExpiryWarningMs: number;
+}
+
+const TLS_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
+const DAY_MS = 86_400_000;
+
+export function detectEvents(input: EventInput): DetectedEvent[] {
+  return [tlsChanged(input), identityChanged(input), certExpiry(input), tokenExpiry(input)].filter(
+    (event): event is DetectedEvent => event !== null,
+  );
+}
+
+function tlsChanged({ observation, outcome, lastOk }: EventInput): DetectedEvent | null {
+  const before = lastOk?.tls;
+  const after = observation.tls;
+  if (outcome !== 'ok' || !before || !after) return null;
+  const differences: Record<string, { before: string | null; after: string | null }> = {};
+  if (before.protocol !== after.protocol) differences.protocol = { before: before.protocol, after: after.protocol };
+  if (before.cipher !== after.cipher) differences.cipher = { before: before.cipher, after: after.cipher };
+  if (before.fingerprint256 !== after.fingerprint256) {
+    differences.certificate = { before: before.fingerprint256, after: after.fingerprint256 };
+  }
+  if (Object.keys(differences).length === 0) return null;
+  const downgrade = (TLS_RANK[after.protocol ?? ''] ?? -1) < (TLS_RANK[before.protocol ?? ''] ?? -1);
+  return { kind: 'tls_changed', details: { ...differences, downgrade }, notify: downgrade, incident: null };
+}
+
+function identityOf(observation: ProbeObservation | null): string | null {
+  const identity = observation?.identity;
+  return identity ? (identity.accountId ?? identity.key ?? identity.name ?? null) : null;
+}
+
+function identityChanged({ observation, outcome, lastOk }: EventInput): DetectedEvent | null {
+  if (outcome !== 'ok' && outcome !== 'identity_mismatch') return null;
+  const before = identityOf(lastOk);
+  const after = identityOf(observation);
+  if (!before || !after || before === after) return null;
+  return { kind: 'identity_changed', details: { before, after }, notify: true, incident: null };
+}
+
+function daysLeft(until: number, now: Date): number {
+  return Math.floor((until - now.getTime()) / DAY_MS);
+}
+
+function certExpiry({ observation, openExpiry, now, certExpiryWarningMs }: EventInput): DetectedEvent | null {
+  const notAfter = observation.tls?.notAfter;
+  if (!notAfter || certExpiryWarningMs <= 0) return null;
+  const expiresAt = Date.parse(notAfter);
+  const open = openExpiry.has('cert_expiring');
+  const expiring = expiresAt - now.getTime() <= certExpiryWarningMs;
+  if (expiring && !open) {
+    return {
+      kind: 'cert_expiring',
+      details: { notAfter, subject: observation.tls?.subject ?? null, fingerprint: observation.tls?.fingerprint256 ?? null, daysLeft: daysLeft(expiresAt, now) },
+      notify: true,
+      incident: 'open',
+    };
+  }
+  if (!expiring && open) {
+    return { kind: 'cert_expiring', details: { notAfter, renewed: true }, notify: false, incident: 'resolve' };
+  }
+  return null;
+}
+
+function tokenExpiry({ tokenExpiresAt, openExpiry, now, tokenExpiryWarningMs }: EventInput): DetectedEvent | null {
+  const open = openExpiry.has('token_expiring');
+  if (!tokenExpiresAt || tokenExpiryWarningMs <= 0) {
+    return open ? { kind: 'token_expiring', details: { expiresAt: tokenExpiresAt, renewed: true }, notify: false, incident: 'resolve' } : null;
+  }
+  const expiresAt = Date.parse(tokenExpiresAt);
+  const expiring = expiresAt - now.getTime() <= tokenExpiryWarningMs;
+  if (expiring && !open) {
+    return { kind: 'token_expiring', details: { expiresAt: tokenExpiresAt, daysLeft: daysLeft(expiresAt, now) }, notify: true, incident: 'open' };
+  }
+  if (!expiring && open) {
+    return { kind: 'token_expiring', details: { expiresAt: tokenExpiresAt, renewed: true }, notify: false, incident: 'resolve' };
+  }
+  return null;
+}
