@@ -143,11 +143,11 @@ test('the real Alertmanager accepts every kind of alert authwatch renders', { sk
     const names = (await getJson<ApiAlert[]>(`${am.url}/api/v2/alerts`)).map((alert) => alert.labels.alertname).sort();
     assert.deepEqual(names, [
       'AuthwatchAuthRegressed',
-      'AuthwatchCertExpiring',
+      'AuthwatchCertExpiringSoon',
       'AuthwatchIdentityChanged',
       'AuthwatchTest',
       'AuthwatchTlsChanged',
-      'AuthwatchTokenExpiring',
+      'AuthwatchTokenExpiringSoon',
     ]);
   } finally {
     await am.stop();

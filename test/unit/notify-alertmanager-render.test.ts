@@ -78,8 +78,8 @@ test('alert names and severities per incident state and event', () => {
     'AuthwatchNeverAuthenticated/warning/salesforce-to-jira',
     'AuthwatchUnreachable/warning/salesforce-to-jira',
     'AuthwatchTlsChanged/warning/salesforce-to-jira',
-    'AuthwatchCertExpiring/warning/salesforce-to-jira',
-    'AuthwatchTokenExpiring/warning/salesforce-to-jira',
+    'AuthwatchCertExpiringSoon/warning/salesforce-to-jira',
+    'AuthwatchTokenExpiringSoon/warning/salesforce-to-jira',
     'AuthwatchIdentityChanged/warning/salesforce-to-jira',
     'AuthwatchTest/info/-',
   ]);

@@ -36,8 +36,8 @@ export type AlertName =
   | 'AuthwatchNeverAuthenticated'
   | 'AuthwatchUnreachable'
   | 'AuthwatchTlsChanged'
-  | 'AuthwatchCertExpiring'
-  | 'AuthwatchTokenExpiring'
+  | 'AuthwatchCertExpiringSoon'
+  | 'AuthwatchTokenExpiringSoon'
   | 'AuthwatchIdentityChanged'
   | 'AuthwatchTest';
 
@@ -49,8 +49,8 @@ const INCIDENT_ALERTS: Record<IncidentState, { alertname: AlertName; severity: s
 
 const EVENT_ALERTS: Record<Exclude<NotificationKind, 'incident_opened' | 'incident_reminder' | 'incident_resolved'>, { alertname: AlertName; severity: string }> = {
   tls_changed: { alertname: 'AuthwatchTlsChanged', severity: 'warning' },
-  cert_expiring: { alertname: 'AuthwatchCertExpiring', severity: 'warning' },
-  token_expiring: { alertname: 'AuthwatchTokenExpiring', severity: 'warning' },
+  cert_expiring: { alertname: 'AuthwatchCertExpiringSoon', severity: 'warning' },
+  token_expiring: { alertname: 'AuthwatchTokenExpiringSoon', severity: 'warning' },
   identity_changed: { alertname: 'AuthwatchIdentityChanged', severity: 'warning' },
   test: { alertname: 'AuthwatchTest', severity: 'info' },
 };
