@@ -422,8 +422,19 @@ function describeCertificateProblem(facts: ObservedFacts): string {
 }
 
 function errorText(error: ProbeError): string {
-  const message = error.message.trim();
-  return message && !message.includes(error.code) ? `${error.code}: ${message}` : message || error.code;
+  const message = openSslReason(error.message) ?? error.message.trim();
+  if (!message) return error.code;
+  return message.includes(error.code) ? message : `${message} (${error.code})`;
+}
+
+/**
+ * OpenSSL's errors read `80ACE962157F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol
+ * version:../deps/openssl/...:1601:SSL alert number 70`; the reason ("tlsv1 alert protocol version") is what a
+ * person can act on.
+ */
+export function openSslReason(message: string): string | null {
+  const reason = /:SSL routines:[^:]*:([^:]+)/.exec(message)?.[1]?.trim();
+  return reason ? reason : null;
 }
 
 /** Shows where a redirect goes without its query or fragment (SSO requests can carry state and tokens). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classify } from '../../src/diagnosis/classify.js';
+import { classify, openSslReason } from '../../src/diagnosis/classify.js';
 import { OUTCOMES, type Outcome } from '../../src/diagnosis/outcome-names.js';
 import type { ClassifyContext } from '../../src/diagnosis/types.js';
 import type { HttpDetails, ProbeObservation, TlsDetails } from '../../src/probe/observation.js';
@@ -345,4 +345,12 @@ test('every outcome is reachable by some observation', () => {
   ];
   for (const [obs, context] of samples) reached.add(classify(obs, context).outcome);
   assert.deepEqual([...reached].sort(), [...OUTCOMES].sort());
+});
+
+test('an OpenSSL handshake error is reduced to its reason and code', () => {
+  assert.equal(
+    openSslReason('80ACE962157F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 70'),
+    'tlsv1 alert protocol version',
+  );
+  assert.equal(openSslReason('connect ECONNREFUSED 127.0.0.1:1'), null);
 });
