@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point: parses the command line and hands each command an IO; the command returns the exit code.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DURATION_PATTERN, parseDuration } from '../config/duration.js';
 import { DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { runSchema, runValidate } from './validate.js';
 import type { CliIO } from './io.js';
@@ -10,6 +11,12 @@ import { VERSION } from '../version.js';
 function positiveInteger(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return parsed;
+}
+
+function positiveDuration(value: string): number {
+  const parsed = DURATION_PATTERN.test(value) ? parseDuration(value) : 0;
+  if (!(parsed > 0)) throw new InvalidArgumentError('must be a duration such as 30s or 1m');
   return parsed;
 }
 
@@ -29,10 +36,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .command('run')
     .description('the daemon, in the foreground (systemd); SIGHUP reloads the config')
     .addOption(new Option('--concurrency <n>', 'probes in flight at most').default(32).argParser(positiveInteger))
-    .action(async (options: { concurrency: number }) => {
+    // Advanced: how often open incidents are re-evaluated for reminders and Alertmanager re-sends (tests use seconds).
+    .addOption(new Option('--sweep-interval <duration>').argParser(positiveDuration).hideHelp())
+    .action(async (options: { concurrency: number; sweepInterval?: number }) => {
       const { runDaemon } = await import('./run.js');
       const { config, logLevel } = globals();
-      exitCode = await runDaemon({ configPath: config, logLevel: logLevel as LogLevel, concurrency: options.concurrency }, io);
+      exitCode = await runDaemon(
+        { configPath: config, logLevel: logLevel as LogLevel, concurrency: options.concurrency, sweepIntervalMs: options.sweepInterval },
+        io,
+      );
     });
   program
     .command('validate')
@@ -83,6 +95,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .action(async (name: string, options: { since: string; limit: number; json?: boolean }) => {
       const { runHistory } = await import('./status.js');
       exitCode = runHistory({ configPath: globals().config, name, since: options.since, limit: options.limit, json: Boolean(options.json) }, io);
+    });
+
+  program
+    .command('test-alert')
+    .description('send a clearly marked test notification through each configured channel (exit 0 delivered, 1 not delivered, 2 config error)')
+    .addOption(new Option('--channel <channel>', 'only this channel').choices(['slack', 'alertmanager']))
+    .action(async (options: { channel?: 'slack' | 'alertmanager' }) => {
+      const { runTestAlert } = await import('./test-alert.js');
+      exitCode = await runTestAlert({ configPath: globals().config, channel: options.channel ?? null }, io);
     });
 
   program

@@ -9,13 +9,21 @@ export interface RunOptions {
   configPath: string;
   logLevel: LogLevel;
   concurrency: number;
+  /** Default: the daemon's (30 s). */
+  sweepIntervalMs?: number;
 }
 
 export async function runDaemon(options: RunOptions, io: CliIO): Promise<number> {
   const logger = createLogger({ level: options.logLevel, stream: io.stdout });
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ configPath: options.configPath, logger, env: io.env, concurrency: options.concurrency });
+    daemon = await Daemon.start({
+      configPath: options.configPath,
+      logger,
+      env: io.env,
+      concurrency: options.concurrency,
+      ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       writeLine(io.stderr, `authwatch: invalid config, nothing started (${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}):`);
