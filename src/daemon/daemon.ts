@@ -83,6 +83,8 @@ export class Daemon {
         if (attempt.outcome === 'delivered') logger.info('notification delivered', fields);
         else logger.warn(attempt.outcome === 'failed' ? 'notification failed' : 'notification will be retried', { ...fields, nextAttemptAt: attempt.nextAttemptAt });
       },
+      // The gauge follows every pass that changed rows, not only the sweep: "Slack is down" shows within seconds.
+      onPass: () => daemon?.refreshOutboxGauge(),
       onError: (error) => logger.error('outbox pass failed', { error }),
     });
     daemon = new Daemon(config, settings, store, metrics, scheduler, dispatcher, null);
@@ -234,6 +236,11 @@ export class Daemon {
     }
   }
 
+  private refreshOutboxGauge(): void {
+    if (this.stopping) return;
+    for (const [channel, counts] of Object.entries(this.store.outboxCounts())) this.metrics.setOutboxPending(channel, counts.pending);
+  }
+
   private startMaintenance(): void {
     const { logger } = this.options;
     let previousSweepAt: Date | null = null;
@@ -243,7 +250,7 @@ export class Daemon {
         const enqueued = sweepIncidents(this.store, this.config, this.notifiers, now, previousSweepAt);
         previousSweepAt = now;
         if (enqueued > 0) this.dispatcher.wake();
-        for (const [channel, counts] of Object.entries(this.store.outboxCounts())) this.metrics.setOutboxPending(channel, counts.pending);
+        this.refreshOutboxGauge();
       } catch (error) {
         logger.error('incident sweep failed', { error });
       }

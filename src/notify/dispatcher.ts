@@ -79,6 +79,8 @@ export interface DispatcherOptions {
   /** For authwatch_notifications_total{channel,result}. */
   onResult?: (channel: Channel, result: DeliveryOutcome) => void;
   onAttempt?: (attempt: DeliveryAttempt) => void;
+  /** After a pass that attempted at least one row (e.g. to refresh authwatch_outbox_pending). */
+  onPass?: (summary: DispatchSummary) => void;
   /** A pass that threw (e.g. the database was busy); the timer keeps going. */
   onError?: (error: unknown) => void;
 }
@@ -176,6 +178,7 @@ export class Dispatcher {
         }),
       );
     }
+    if (summary.delivered + summary.retried + summary.failed > 0) this.options.onPass?.(summary);
     return summary;
   }
 
