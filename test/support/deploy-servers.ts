@@ -141,6 +141,16 @@ export async function instantQuery(prometheusUrl: string, expr: string): Promise
   return (await response.json()) as PromQueryResult;
 }
 
+/**
+ * GET /api/v1/query_range, as Grafana runs a time-series panel's query over the dashboard's time range.
+ * `start`/`end` in seconds since the epoch, `stepSeconds` the resolution.
+ */
+export async function rangeQuery(prometheusUrl: string, expr: string, range: { start: number; end: number; stepSeconds: number }): Promise<PromQueryResult> {
+  const params = new URLSearchParams({ query: expr, start: String(range.start), end: String(range.end), step: String(range.stepSeconds) });
+  const response = await fetch(`${prometheusUrl}/api/v1/query_range?${params}`);
+  return (await response.json()) as PromQueryResult;
+}
+
 /** Starts `prometheus-alertmanager` with `configYaml`; `files` (templates) are written beside it. Clustering is off. */
 export async function startAlertmanager(options: { configYaml: string; files?: Record<string, string> }): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'authwatch-alertmanager-'));

@@ -14,6 +14,7 @@ export function repoPath(...parts: string[]): string {
 
 /** Which Debian package brings each tool, for the failure message. */
 const DEBIAN_PACKAGE: Record<string, string> = {
+  openssl: 'openssl',
   'systemd-analyze': 'systemd',
   promtool: 'prometheus',
   prometheus: 'prometheus',
