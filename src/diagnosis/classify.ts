@@ -105,7 +105,8 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     when: (facts) => facts.observation.credential.status === 'malformed',
     detail: (facts) => {
       const { problem, findings } = facts.observation.credential;
-      const lint = findings.length > 0 ? `header lint: ${findings.join(', ')}` : null;
+      const unmentioned = findings.filter((code) => !problem?.includes(code));
+      const lint = unmentioned.length > 0 ? `header lint: ${unmentioned.join(', ')}` : null;
       return [problem, lint].filter(Boolean).join('; ') || 'the credential is malformed; nothing was sent';
     },
   },

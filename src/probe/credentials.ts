@@ -43,8 +43,10 @@ export function resolveCredential(auth: AuthConfig, deployment: Deployment, key:
     const fingerprint = credentialFingerprint(key, value);
     const tokenProblem = checkHeaderToken(value);
     if (errors.length > 0 || tokenProblem) {
-      const problems = [...(tokenProblem ? [tokenProblem] : []), ...errors.map((finding) => finding.message)];
-      return unusable('malformed', `the Authorization header value fails the lint: ${problems.join('; ')}`, fingerprint, codes);
+      const problem = errors.length > 0
+        ? `the Authorization header value fails the lint: ${errors.map((finding) => finding.code).join(', ')} (\`authwatch explain-header\` explains each)`
+        : tokenProblem!;
+      return unusable('malformed', problem, fingerprint, codes);
     }
     return { check: { status: 'ok', problem: null, fingerprint, findings: codes }, secret: value, authorization: value };
   }
