@@ -34,7 +34,8 @@ child.on('close', (code) => {
   const count = (name) => Number(new RegExp(`^\\S*\\s*${name} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
   const tests = count('tests');
   const passed = count('pass');
-  const failed = count('fail');
+  // A test whose before hook failed is reported as cancelled, not failed: count it as the failure it is.
+  const failed = count('fail') + count('cancelled');
   console.log(`\n${passed} passed, ${failed} failed, ${count('skipped')} skipped`);
   if (tests === 0) {
     console.error('no test was executed');

@@ -84,7 +84,8 @@ export function checkReport(results: CheckResult[]) {
       remediation: diagnosis.outcome === 'ok' ? [] : guide.remediation,
       httpStatus: observation.http?.status ?? null,
       headers: observation.http?.headers ?? {},
-      serverMessage: observation.http?.message ?? null,
+      // An ok answer's body is the account record itself, not a message from the server.
+      serverMessage: diagnosis.outcome === 'ok' ? null : (observation.http?.message ?? null),
       identity: observation.identity,
       credential: {
         status: observation.credential.status,
@@ -93,6 +94,7 @@ export function checkReport(results: CheckResult[]) {
         findings: observation.credential.findings,
       },
       tls: observation.tls,
+      oauth: observation.oauth,
       error: observation.error,
       timings: observation.timings,
       startedAt: observation.startedAt,
@@ -128,8 +130,10 @@ export function renderCheck(results: CheckResult[]): string {
   return lines.join('\n');
 }
 
+/** Who the credentials authenticated as: the id `expect` can pin (accountId on Cloud, username on DC) and the email. */
 function okSummary(observation: ProbeObservation): string {
   const who = observation.identity;
-  const name = who?.emailAddress ?? who?.name ?? who?.accountId ?? 'unknown identity';
-  return `authenticated as ${name}`;
+  const id = who?.accountId ? `accountId ${who.accountId}` : who?.name ? `username ${who.name}` : null;
+  const parts = [id, who?.emailAddress].filter(Boolean);
+  return parts.length > 0 ? `authenticated as ${parts.join(', ')}` : 'authenticated';
 }

@@ -27,7 +27,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .version(VERSION)
     .addOption(new Option('-c, --config <path>', 'config file').default(DEFAULT_CONFIG_PATH).env('AUTHWATCH_CONFIG'))
     .addOption(new Option('--log-level <level>', 'log level').choices(['error', 'warn', 'info', 'debug']).default('info'))
-    .showHelpAfterError()
+    .showHelpAfterError('(authwatch --help lists the commands and options)')
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .exitOverride();
   const globals = () => program.opts<{ config: string; logLevel: string }>();

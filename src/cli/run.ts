@@ -4,6 +4,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store.js';
 import { EXIT_CONFIG_ERROR, EXIT_NOT_OK, EXIT_OK, writeLine, type CliIO } from './io.js';
+import { reportConfigError } from './validate.js';
 
 export interface RunOptions {
   configPath: string;
@@ -26,8 +27,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
     });
   } catch (error) {
     if (error instanceof ConfigError) {
-      writeLine(io.stderr, `authwatch: invalid config, nothing started (${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}):`);
-      writeLine(io.stderr, error.describe());
+      reportConfigError(error, io);
       return EXIT_CONFIG_ERROR;
     }
     const code = (error as NodeJS.ErrnoException).code;

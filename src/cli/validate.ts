@@ -8,10 +8,20 @@ export function loadConfigOrReport(path: string, io: CliIO): Config | null {
     return loadConfigFile(path);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    writeLine(io.stderr, `authwatch: invalid config, nothing started (${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}):`);
-    writeLine(io.stderr, error.describe());
+    reportConfigError(error, io);
     return null;
   }
+}
+
+/** Every problem on its own line (file:line: path: message); an unreadable file in one line. */
+export function reportConfigError(error: ConfigError, io: CliIO): void {
+  const [first] = error.issues;
+  if (error.issues.length === 1 && first.path === '' && first.line === null) {
+    writeLine(io.stderr, `authwatch: ${error.source}: ${first.message}`);
+    return;
+  }
+  writeLine(io.stderr, `authwatch: invalid config, nothing started (${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}):`);
+  writeLine(io.stderr, error.describe());
 }
 
 export function runValidate(configPath: string, io: CliIO): number {

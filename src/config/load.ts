@@ -103,7 +103,7 @@ export function loadConfigFile(path: string): Config {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    throw new ConfigError(path, [{ path: '', line: null, message: `cannot read the config: ${reason} (use --config PATH)` }]);
+    throw new ConfigError(path, [{ path: '', line: null, message: `cannot read the config: ${reason} (use --config PATH or AUTHWATCH_CONFIG)` }]);
   }
   return parseConfigText(text, path);
 }

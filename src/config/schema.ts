@@ -116,7 +116,7 @@ export const connectionSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9_-]+$/, 'must use only a-z, 0-9, _ and -').max(100),
   url: probeUrl,
   deployment: z.enum(['cloud', 'datacenter']).optional().describe('inferred for *.atlassian.net and api.atlassian.com'),
-  path: z.string().startsWith('/', 'must start with /').optional(),
+  path: z.string().regex(/^\//, 'must start with /').optional(),
   auth: authSchema,
   expect: expectSchema.optional(),
   labels: labelsSchema.optional(),

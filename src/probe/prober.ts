@@ -32,6 +32,16 @@ export interface Prober {
 const USER_AGENT = `authwatch/${VERSION}`;
 const TLS_VERSION_ORDER: TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
+/** Seconds to the microsecond: the clock is not more precise than that, and float noise helps nobody. */
+export function roundTimings(timings: ProbeTimings): ProbeTimings {
+  const rounded = { ...timings };
+  for (const phase of Object.keys(rounded) as (keyof ProbeTimings)[]) {
+    const value = rounded[phase];
+    if (value !== null) rounded[phase] = Math.round(value * 1e6) / 1e6;
+  }
+  return rounded;
+}
+
 export function emptyTimings(): ProbeTimings {
   return { dns: null, connect: null, tls: null, request: null, first_byte: null, download: null, total: null };
 }
@@ -92,6 +102,12 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
   }
 
   async function probe(): Promise<ProbeObservation> {
+    const observation = await observe();
+    observation.timings = roundTimings(observation.timings);
+    return observation;
+  }
+
+  async function observe(): Promise<ProbeObservation> {
     const observation: ProbeObservation = {
       connection: connection.name,
       startedAt: now().toISOString(),

@@ -117,7 +117,7 @@ describe('check against a mix of working and broken connections', () => {
     const byName = new Map(rows.map((row) => [row.CONNECTION, row]));
     const cloud = fixture.jira.tenant(cloudTenant);
     const expected: Record<string, { OUTCOME: string; HTTP: string; TLS: string; DIAGNOSIS: RegExp }> = {
-      'cloud-api-token': { OUTCOME: 'ok', HTTP: '200', TLS: 'TLSv1.3', DIAGNOSIS: new RegExp(`^authenticated as ${cloud.user.emailAddress.replace(/\./g, '\\.')}$`) },
+      'cloud-api-token': { OUTCOME: 'ok', HTTP: '200', TLS: 'TLSv1.3', DIAGNOSIS: new RegExp(`^authenticated as accountId ${cloud.user.accountId}, ${cloud.user.emailAddress.replace(/\./g, '\\.')}$`) },
       'cloud-password': { OUTCOME: '✗ basic_auth_rejected', HTTP: '401', TLS: 'TLSv1.3', DIAGNOSIS: /^401 text\/plain: "Basic authentication with passwords is deprecated\."/ },
       'dc-pat': { OUTCOME: 'ok', HTTP: '200', TLS: 'TLSv1.2', DIAGNOSIS: /^authenticated as / },
       'dc-basic-disabled': { OUTCOME: '✗ basic_auth_disabled', HTTP: '403', TLS: 'TLSv1.2', DIAGNOSIS: /^403 application\/json: "Basic Authentication has been disabled on this instance\."$/ },
@@ -199,7 +199,7 @@ describe('check against a mix of working and broken connections', () => {
     for (const entry of report.connections) {
       assert.deepEqual(Object.keys(entry).sort(), [
         'authType', 'class', 'credential', 'deployment', 'detail', 'error', 'explanation', 'headers', 'httpStatus', 'identity',
-        'name', 'ok', 'outcome', 'remediation', 'serverMessage', 'startedAt', 'timings', 'tls', 'url',
+        'name', 'oauth', 'ok', 'outcome', 'remediation', 'serverMessage', 'startedAt', 'timings', 'tls', 'url',
       ], `${entry.name}: the documented keys`);
       assert.ok(!Number.isNaN(Date.parse(entry.startedAt)));
     }
@@ -226,6 +226,11 @@ describe('check against a mix of working and broken connections', () => {
     assert.equal(ok.credential.status, 'ok');
     assert.match(ok.credential.fingerprint, /^[0-9a-f]{16}$/);
     assert.ok(ok.timings.total > 0);
+    assert.equal(ok.serverMessage, null, 'an ok answer is the account record, not a server message');
+    assert.equal(ok.oauth, null);
+    for (const seconds of Object.values(ok.timings) as (number | null)[]) {
+      if (seconds !== null) assert.equal(Math.round(seconds * 1e6) / 1e6, seconds, 'timings are rounded to the microsecond');
+    }
 
     const failing = byName.get('cloud-password')!;
     assert.equal(failing.ok, false);
