@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG_PATH } from '../config/load.js';
 import { runSchema, runValidate } from './validate.js';
 import type { CliIO } from './io.js';
 import type { LogLevel } from '../log/logger.js';
+import { parseShard, type Shard } from '../daemon/shard.js';
 import { VERSION } from '../version.js';
 
 function positiveInteger(value: string): number {
@@ -18,6 +19,14 @@ function positiveDuration(value: string): number {
   const parsed = DURATION_PATTERN.test(value) ? parseDuration(value) : 0;
   if (!(parsed > 0)) throw new InvalidArgumentError('must be a duration such as 30s or 1m');
   return parsed;
+}
+
+function shardArgument(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
@@ -38,11 +47,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .addOption(new Option('--concurrency <n>', 'probes in flight at most').default(32).argParser(positiveInteger))
     // Advanced: how often open incidents are re-evaluated for reminders and Alertmanager re-sends (tests use seconds).
     .addOption(new Option('--sweep-interval <duration>').argParser(positiveDuration).hideHelp())
-    .action(async (options: { concurrency: number; sweepInterval?: number }) => {
+    .addOption(new Option('--shard <I/N>', "probe only replica I's share of N replicas (rendezvous hashing of connection names)").argParser(shardArgument))
+    .action(async (options: { concurrency: number; sweepInterval?: number; shard?: Shard }) => {
       const { runDaemon } = await import('./run.js');
       const { config, logLevel } = globals();
       exitCode = await runDaemon(
-        { configPath: config, logLevel: logLevel as LogLevel, concurrency: options.concurrency, sweepIntervalMs: options.sweepInterval },
+        { configPath: config, logLevel: logLevel as LogLevel, concurrency: options.concurrency, sweepIntervalMs: options.sweepInterval, shard: options.shard ?? null },
         io,
       );
     });

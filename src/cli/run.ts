@@ -1,6 +1,7 @@
 // `authwatch run`: the daemon in the foreground, as systemd runs it. SIGHUP reloads, SIGTERM/SIGINT stop cleanly.
 import { ConfigError } from '../config/load.js';
 import { Daemon } from '../daemon/daemon.js';
+import type { Shard } from '../daemon/shard.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { StoreError } from '../store/store.js';
 import { EXIT_CONFIG_ERROR, EXIT_NOT_OK, EXIT_OK, writeLine, type CliIO } from './io.js';
@@ -12,6 +13,7 @@ export interface RunOptions {
   concurrency: number;
   /** Default: the daemon's (30 s). */
   sweepIntervalMs?: number;
+  shard?: Shard | null;
 }
 
 export async function runDaemon(options: RunOptions, io: CliIO): Promise<number> {
@@ -23,6 +25,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
       logger,
       env: io.env,
       concurrency: options.concurrency,
+      shard: options.shard ?? null,
       ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
     });
   } catch (error) {

@@ -16,6 +16,7 @@ import { runCycle, type CycleDeps } from './cycle.js';
 import { Scheduler } from './scheduler.js';
 import { planNotifications, sweepIncidents } from './notifications.js';
 import { StoreOutbox } from './store-outbox.js';
+import { ownedBy, type Shard } from './shard.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import type { StateChange } from '../state/types.js';
 
@@ -32,6 +33,8 @@ export interface DaemonOptions {
   /** How often open incidents are re-evaluated for reminders and Alertmanager re-sends, and the outbox gauge set. */
   sweepIntervalMs?: number;
   onStateChange?: (connection: Connection, change: StateChange, diagnosis: Diagnosis) => void;
+  /** Probe only this replica's share of the connections (SPEC section 13). */
+  shard?: Shard | null;
   now?: () => Date;
 }
 
@@ -164,7 +167,11 @@ export class Daemon {
   }
 
   /** Makes `config` the running one: probers, scheduler jobs, database rows, metrics series, notifiers, secrets to mask. */
-  private apply(config: Config): void {
+  private apply(configured: Config): void {
+    const config = { ...configured, connections: ownedBy(configured.connections, this.options.shard ?? null) };
+    if (this.options.shard) {
+      this.options.logger.info('shard', { shard: `${this.options.shard.index}/${this.options.shard.count}`, owned: config.connections.length, configured: configured.connections.length });
+    }
     const env = this.options.env ?? process.env;
     this.registerSecrets(config, env);
     const fingerprintKey = this.store.fingerprintKey();
