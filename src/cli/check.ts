@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { Config, Connection } from '../config/load.js';
-import { createProber } from '../probe/prober.js';
+import { createProber, SecureContextCache } from '../probe/prober.js';
 import { classify } from '../diagnosis/classify.js';
 import { describeOutcome } from '../diagnosis/outcomes.js';
 import type { ProbeObservation } from '../probe/observation.js';
@@ -22,11 +22,13 @@ export interface CheckResult {
 
 export async function probeAndClassify(connections: Connection[], env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
   const fingerprintKey = randomBytes(32);
+  const secureContexts = new SecureContextCache();
   const limit = pLimit(CHECK_CONCURRENCY);
+  const secureContexts = new SecureContextCache();
   return Promise.all(
     connections.map((connection) =>
       limit(async () => {
-        const prober = createProber(connection, { fingerprintKey, env });
+        const prober = createProber(connection, { fingerprintKey, env, secureContexts });
         try {
           const observation = await prober.probe();
           const diagnosis = classify(observation, {
