@@ -22,7 +22,6 @@ export interface CheckResult {
 
 export async function probeAndClassify(connections: Connection[], env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
   const fingerprintKey = randomBytes(32);
-  const secureContexts = new SecureContextCache();
   const limit = pLimit(CHECK_CONCURRENCY);
   const secureContexts = new SecureContextCache();
   return Promise.all(
