@@ -8,7 +8,7 @@ import type { AppLogger } from '../log/logger.js';
 import { AuthwatchMetrics } from '../metrics/metrics.js';
 import { buildNotifiers, type Notifier } from '../notify/registry.js';
 import { Dispatcher } from '../notify/dispatcher.js';
-import { createProber, type Prober } from '../probe/prober.js';
+import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
 import { readModelOverStore } from '../server/store-read-model.js';
 import { openStore, type Store } from '../store/store.js';
@@ -42,6 +42,8 @@ const HOUR_MS = 3_600_000;
 
 export class Daemon {
   private readonly probers = new Map<string, { prober: Prober; fingerprint: string }>();
+  /** One TLS context per distinct tls settings, shared by every prober. */
+  private readonly secureContexts = new SecureContextCache();
   private notifiers: readonly Notifier[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -175,6 +177,8 @@ export class Daemon {
     const env = this.options.env ?? process.env;
     this.registerSecrets(config, env);
     const fingerprintKey = this.store.fingerprintKey();
+    // A reload reads the CA files again (a renewed corporate CA takes effect on SIGHUP).
+    this.secureContexts.clear();
     const wanted = new Map(config.connections.map((connection) => [connection.name, connection]));
     for (const [name, entry] of this.probers) {
       const connection = wanted.get(name);
@@ -185,7 +189,7 @@ export class Daemon {
     }
     for (const connection of config.connections) {
       if (!this.probers.has(connection.name)) {
-        this.probers.set(connection.name, { prober: createProber(connection, { fingerprintKey, env }), fingerprint: JSON.stringify(connection) });
+        this.probers.set(connection.name, { prober: createProber(connection, { fingerprintKey, env, secureContexts: this.secureContexts }), fingerprint: JSON.stringify(connection) });
       }
     }
     const { added, removed } = this.store.upsertConnections(config.connections, this.now());
