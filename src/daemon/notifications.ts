@@ -5,7 +5,7 @@ import type { AlertingConfig, Config, Connection } from '../config/load.js';
 import { describeOutcome } from '../diagnosis/outcomes.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import { ALERTMANAGER_TIMING } from '../notify/alertmanager/render.js';
-import { notificationFromPlan, planIncidentNotifications, type IncidentPolicy, type NotificationFacts, type PlannedNotification } from '../notify/plan.js';
+import { notificationFromPlan, planEventNotification, planIncidentNotifications, type IncidentPolicy, type NotificationFacts, type PlannedNotification } from '../notify/plan.js';
 import { outboxEntriesFor, type Notifier } from '../notify/registry.js';
 import { compareWithLastSuccess, isIncidentState, snapshotOf, type Channel, type NotificationKind } from '../notify/types.js';
 import type { ProbeObservation } from '../probe/observation.js';
@@ -99,7 +99,7 @@ export function planNotifications(input: PlanInput, context: NotificationContext
 
   events.forEach((event, index) => {
     if (!event.notify) return;
-    const plan = eventPlan(connection.name, event.kind, event.details ?? {}, facts);
+    const plan = planEventNotification(connection.name, { kind: event.kind, details: event.details ?? {} }, facts);
     if (plan) outbox.push(...rows(plan, facts, context.notifiers, now, { event: { index } }));
   });
   return { incidents, outbox };
@@ -166,35 +166,6 @@ function notificationFacts(
     changes: lastOk ? compareWithLastSuccess(snapshotOf(lastOk), snapshotOf(observation)) : null,
     certificateSubject: observation.tls?.subject ?? null,
   };
-}
-
-/** The notification of a detected event, keyed so that the same occurrence can never be enqueued twice. */
-function eventPlan(name: string, kind: string, details: Record<string, unknown>, facts: NotificationFacts): PlannedNotification | null {
-  const base = { channels: ['slack', 'alertmanager'] as const, transition: null, incident: null, certificate: null, token: null };
-  switch (kind) {
-    case 'tls_changed':
-      return { ...base, kind: 'tls_changed', dedupeKey: `${name}|tls_changed|${JSON.stringify(details)}|${facts.lastSuccessAt}`, changes: facts.changes };
-    case 'identity_changed':
-      return { ...base, kind: 'identity_changed', dedupeKey: `${name}|identity_changed|${String(details.before)}>${String(details.after)}|${facts.at}`, changes: facts.changes };
-    case 'cert_expiring':
-      return {
-        ...base,
-        kind: 'cert_expiring',
-        dedupeKey: `${name}|cert_expiring|${String(details.notAfter)}`,
-        changes: null,
-        certificate: { notAfter: String(details.notAfter), daysLeft: Number(details.daysLeft) },
-      };
-    case 'token_expiring':
-      return {
-        ...base,
-        kind: 'token_expiring',
-        dedupeKey: `${name}|token_expiring|${String(details.expiresAt)}`,
-        changes: null,
-        token: { expiresAt: String(details.expiresAt), daysLeft: Number(details.daysLeft) },
-      };
-    default:
-      return null;
-  }
 }
 
 export type { StoredIncident };

@@ -129,68 +129,40 @@ export function planIncidentNotifications(input: IncidentPlanInput): PlannedNoti
   return result;
 }
 
-export interface EventPolicy {
-  /** 0 = no cert_expiring notifications. */
-  certExpiryWarningMs: number;
-  /** 0 = no token_expiring notifications. */
-  tokenExpiryWarningMs: number;
+/** An event recorded by the daemon (src/state/events.ts) that may deserve a notification of its own. */
+export interface NotifiableEvent {
+  kind: string;
+  details: Record<string, unknown>;
 }
-
-export interface EventPlanInput {
-  connection: string;
-  now: string;
-  /** The probe this cycle recorded. */
-  current: { at: string; outcome: Outcome; snapshot: ProbeSnapshot; certNotAfter: string | null };
-  /** The last successful probe before this one. */
-  lastOk: { at: string; snapshot: ProbeSnapshot } | null;
-  /** auth.expiresAt from the config (YYYY-MM-DD, read as 00:00 UTC), or null. */
-  tokenExpiresAt: string | null;
-  policy: EventPolicy;
-}
-
-const DAY_MS = 86_400_000;
 
 /**
- * tls_changed: only a protocol downgrade against the last success notifies (once per last-success/probe pair);
- * cert_expiring / token_expiring: once per notAfter / expiresAt value, when inside the warning window and not yet past;
- * identity_changed: once per change, when this probe succeeded as someone other than the last success.
+ * The notification of a recorded event, keyed so that the same occurrence can never be enqueued twice:
+ * tls_changed once per last success and change, identity_changed once per change, cert_expiring once per
+ * certificate notAfter, token_expiring once per expiry date. Whether an event notifies at all is the
+ * detector's decision (only a protocol downgrade does, for tls_changed).
  */
-export function planEventNotifications(input: EventPlanInput): PlannedNotification[] {
-  const { connection, current, lastOk, now, policy } = input;
-  const result: PlannedNotification[] = [];
-  const changes = lastOk ? compareWithLastSuccess(lastOk.snapshot, current.snapshot) : null;
-  if (lastOk && changes && isProtocolDowngrade(changes.tlsProtocol) && changes.tlsProtocol.status === 'changed') {
-    const { before, after } = changes.tlsProtocol;
-    result.push(planned('tls_changed', `${connection}|tls_changed|${lastOk.at}|${before}>${after}`, ALL_CHANNELS, { changes }));
+export function planEventNotification(
+  connection: string,
+  event: NotifiableEvent,
+  facts: { lastSuccessAt: string | null; changes: Changes | null },
+): PlannedNotification | null {
+  const { details } = event;
+  switch (event.kind) {
+    case 'tls_changed':
+      return planned('tls_changed', `${connection}|tls_changed|${facts.lastSuccessAt}|${JSON.stringify(details)}`, ALL_CHANNELS, { changes: facts.changes });
+    case 'identity_changed':
+      return planned('identity_changed', `${connection}|identity_changed|${facts.lastSuccessAt}|${String(details.after)}`, ALL_CHANNELS, { changes: facts.changes });
+    case 'cert_expiring':
+      return planned('cert_expiring', `${connection}|cert_expiring|${String(details.notAfter)}`, ALL_CHANNELS, {
+        certificate: { notAfter: String(details.notAfter), daysLeft: Number(details.daysLeft) },
+      });
+    case 'token_expiring':
+      return planned('token_expiring', `${connection}|token_expiring|${String(details.expiresAt)}`, ALL_CHANNELS, {
+        token: { expiresAt: String(details.expiresAt), daysLeft: Number(details.daysLeft) },
+      });
+    default:
+      return null;
   }
-  const certificate = expiring(current.certNotAfter, now, policy.certExpiryWarningMs);
-  if (certificate && current.certNotAfter) {
-    result.push(
-      planned('cert_expiring', `${connection}|cert_expiring|${current.certNotAfter}`, ALL_CHANNELS, {
-        certificate: { notAfter: current.certNotAfter, daysLeft: certificate.daysLeft },
-      }),
-    );
-  }
-  const token = expiring(input.tokenExpiresAt, now, policy.tokenExpiryWarningMs);
-  if (token && input.tokenExpiresAt) {
-    result.push(
-      planned('token_expiring', `${connection}|token_expiring|${input.tokenExpiresAt}`, ALL_CHANNELS, {
-        token: { expiresAt: input.tokenExpiresAt, daysLeft: token.daysLeft },
-      }),
-    );
-  }
-  if (lastOk && changes && current.outcome === 'ok' && changes.identity.status === 'changed') {
-    result.push(planned('identity_changed', `${connection}|identity_changed|${lastOk.at}|${changes.identity.after}`, ALL_CHANNELS, { changes }));
-  }
-  return result;
-}
-
-/** Whole days left, when `at` is in the future and within the warning window. */
-function expiring(at: string | null, now: string, warningMs: number): { daysLeft: number } | null {
-  if (!at || warningMs <= 0) return null;
-  const left = Date.parse(at) - Date.parse(now);
-  if (Number.isNaN(left) || left <= 0 || left > warningMs) return null;
-  return { daysLeft: Math.floor(left / DAY_MS) };
 }
 
 /** What the daemon knows about the connection and its latest probe when it builds a planned notification. */

@@ -73,38 +73,41 @@ function daysLeft(until: number, now: Date): number {
   return Math.floor((until - now.getTime()) / DAY_MS);
 }
 
-function certExpiry({ observation, openExpiry, now, certExpiryWarningMs }: EventInput): DetectedEvent | null {
-  const notAfter = observation.tls?.notAfter;
-  if (!notAfter || certExpiryWarningMs <= 0) return null;
-  const expiresAt = Date.parse(notAfter);
-  const open = openExpiry.has('cert_expiring');
-  const expiring = expiresAt - now.getTime() <= certExpiryWarningMs;
-  if (expiring && !open) {
-    return {
-      kind: 'cert_expiring',
-      details: { notAfter, subject: observation.tls?.subject ?? null, fingerprint: observation.tls?.fingerprint256 ?? null, daysLeft: daysLeft(expiresAt, now) },
-      notify: true,
-      incident: 'open',
-    };
+/**
+ * Warn once when an expiry enters the warning window; resolve when it leaves it again (renewed). An expiry already
+ * past is not "expiring": an expired certificate is tls_cert_invalid, an expired token fails auth.
+ */
+function expiry(
+  kind: ExpiryKind,
+  at: string | null,
+  warningMs: number,
+  input: EventInput,
+  details: Record<string, unknown>,
+): DetectedEvent | null {
+  const open = input.openExpiry.has(kind);
+  const expiresAt = at ? Date.parse(at) : Number.NaN;
+  if (!at || Number.isNaN(expiresAt) || warningMs <= 0) {
+    return open ? { kind, details: { ...details, renewed: true }, notify: false, incident: 'resolve' } : null;
   }
-  if (!expiring && open) {
-    return { kind: 'cert_expiring', details: { notAfter, renewed: true }, notify: false, incident: 'resolve' };
+  const left = expiresAt - input.now.getTime();
+  if (left > 0 && left <= warningMs && !open) {
+    return { kind, details: { ...details, daysLeft: daysLeft(expiresAt, input.now) }, notify: true, incident: 'open' };
   }
+  if (left > warningMs && open) return { kind, details: { ...details, renewed: true }, notify: false, incident: 'resolve' };
   return null;
 }
 
-function tokenExpiry({ tokenExpiresAt, openExpiry, now, tokenExpiryWarningMs }: EventInput): DetectedEvent | null {
-  const open = openExpiry.has('token_expiring');
-  if (!tokenExpiresAt || tokenExpiryWarningMs <= 0) {
-    return open ? { kind: 'token_expiring', details: { expiresAt: tokenExpiresAt, renewed: true }, notify: false, incident: 'resolve' } : null;
-  }
-  const expiresAt = Date.parse(tokenExpiresAt);
-  const expiring = expiresAt - now.getTime() <= tokenExpiryWarningMs;
-  if (expiring && !open) {
-    return { kind: 'token_expiring', details: { expiresAt: tokenExpiresAt, daysLeft: daysLeft(expiresAt, now) }, notify: true, incident: 'open' };
-  }
-  if (!expiring && open) {
-    return { kind: 'token_expiring', details: { expiresAt: tokenExpiresAt, renewed: true }, notify: false, incident: 'resolve' };
-  }
-  return null;
+function certExpiry(input: EventInput): DetectedEvent | null {
+  const tls = input.observation.tls;
+  // Without a handshake there is nothing to say about the certificate, either way.
+  if (!tls?.notAfter) return null;
+  return expiry('cert_expiring', tls.notAfter, input.certExpiryWarningMs, input, {
+    notAfter: tls.notAfter,
+    subject: tls.subject,
+    fingerprint: tls.fingerprint256,
+  });
+}
+
+function tokenExpiry(input: EventInput): DetectedEvent | null {
+  return expiry('token_expiring', input.tokenExpiresAt, input.tokenExpiryWarningMs, input, { expiresAt: input.tokenExpiresAt });
 }

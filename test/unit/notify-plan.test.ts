@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planEventNotifications, planIncidentNotifications, notificationFromPlan, type IncidentPlanInput, type EventPlanInput } from '../../src/notify/plan.js';
+import { planIncidentNotifications, notificationFromPlan, type IncidentPlanInput } from '../../src/notify/plan.js';
 import { compareWithLastSuccess, type ProbeSnapshot } from '../../src/notify/types.js';
 import { buildNotifiers, outboxEntriesFor } from '../../src/notify/registry.js';
 import { MemoryOutbox } from '../../src/notify/memory-outbox.js';
@@ -123,48 +123,6 @@ test('planning the same cycle twice enqueues each notification once per channel 
 });
 
 const SNAPSHOT: ProbeSnapshot = { credentialFingerprint: 'f00d', tlsProtocol: 'TLSv1.3', tlsCipher: 'TLS_AES_128_GCM_SHA256', tlsFingerprint: 'AA:BB', identity: 'acc-1' };
-
-function event(patch: Partial<EventPlanInput> & { snapshot?: Partial<ProbeSnapshot> }): EventPlanInput {
-  const { snapshot, ...rest } = patch;
-  return {
-    connection: 'sf',
-    now: '2025-03-04T10:00:00.000Z',
-    current: { at: '2025-03-04T10:00:00.000Z', outcome: 'ok', snapshot: { ...SNAPSHOT, ...snapshot }, certNotAfter: '2025-12-01T00:00:00.000Z' },
-    lastOk: { at: '2025-03-04T09:55:00.000Z', snapshot: SNAPSHOT },
-    tokenExpiresAt: null,
-    policy: { certExpiryWarningMs: 14 * 86_400_000, tokenExpiryWarningMs: 14 * 86_400_000 },
-    ...rest,
-  };
-}
-
-const keys = (input: EventPlanInput) => planEventNotifications(input).map((plan) => plan.dedupeKey);
-
-test('tls_changed notifies only on a protocol downgrade, once per last success', () => {
-  assert.deepEqual(keys(event({ snapshot: { tlsProtocol: 'TLSv1.2' } })), ['sf|tls_changed|2025-03-04T09:55:00.000Z|TLSv1.3>TLSv1.2']);
-  assert.deepEqual(keys(event({ snapshot: { tlsCipher: 'OTHER', tlsFingerprint: 'CC:DD' } })), [], 'a new cipher or certificate alone is recorded, not notified');
-  assert.deepEqual(keys(event({ lastOk: { at: 'x', snapshot: { ...SNAPSHOT, tlsProtocol: 'TLSv1.2' } } })), [], 'an upgrade is good news');
-  assert.deepEqual(keys(event({ snapshot: { tlsProtocol: null } })), [], 'no handshake, nothing to compare');
-  const plan = planEventNotifications(event({ snapshot: { tlsProtocol: 'TLSv1.1' } }))[0];
-  assert.deepEqual(plan.changes?.tlsProtocol, { status: 'changed', before: 'TLSv1.3', after: 'TLSv1.1' });
-});
-
-test('cert_expiring and token_expiring: inside the warning window, keyed on the expiry so each notifies once', () => {
-  const cert = (certNotAfter: string, certExpiryWarningMs = 14 * 86_400_000) =>
-    planEventNotifications(event({ current: { ...event({}).current, certNotAfter }, policy: { certExpiryWarningMs, tokenExpiryWarningMs: 0 } }));
-  const soon = cert('2025-03-10T06:00:00.000Z');
-  assert.deepEqual(soon.map((plan) => [plan.dedupeKey, plan.certificate?.daysLeft]), [['sf|cert_expiring|2025-03-10T06:00:00.000Z', 5]], '5 days 20 hours left: whole days, rounded down');
-  assert.deepEqual(cert('2025-03-30T00:00:00.000Z'), [], 'outside the window');
-  assert.deepEqual(cert('2025-03-01T00:00:00.000Z'), [], 'already expired: that is tls_cert_invalid');
-  assert.deepEqual(cert('2025-03-10T06:00:00.000Z', 0), [], 'a warning of 0 turns it off');
-  const token = planEventNotifications(event({ tokenExpiresAt: '2025-03-05', policy: { certExpiryWarningMs: 0, tokenExpiryWarningMs: 14 * 86_400_000 } }));
-  assert.deepEqual(token.map((plan) => [plan.dedupeKey, plan.token]), [['sf|token_expiring|2025-03-05', { expiresAt: '2025-03-05', daysLeft: 0 }]]);
-});
-
-test('identity_changed: when a successful probe authenticates as someone else than the last success', () => {
-  assert.deepEqual(keys(event({ snapshot: { identity: 'acc-2' } })), ['sf|identity_changed|2025-03-04T09:55:00.000Z|acc-2']);
-  assert.deepEqual(keys(event({ snapshot: { identity: 'acc-2' }, current: { ...event({}).current, outcome: 'identity_mismatch', snapshot: { ...SNAPSHOT, identity: 'acc-2' } } })), []);
-  assert.deepEqual(keys(event({ lastOk: null })), []);
-});
 
 test('compareWithLastSuccess: same, changed, and unknown when either side was not observed', () => {
   assert.deepEqual(compareWithLastSuccess(SNAPSHOT, { ...SNAPSHOT, credentialFingerprint: 'beef', tlsProtocol: 'TLSv1.2', identity: null }), {
