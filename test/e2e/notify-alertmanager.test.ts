@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { generateApiToken } from '../../src/demo/simulated-jira.js';
 import { DaemonProcess, eventually, type LogLine } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
-import { alertmanagerAvailable, startAlertmanager } from '../support/alertmanager-real.js';
+import { startAlertmanager } from '../support/alertmanager-real.js';
 import { cloudTenant, tempDir, writeConfig } from '../support/notify-e2e.js';
 
 // The real Alertmanager (Debian's prometheus-alertmanager) receiving authwatch's own alerts: firing on a regression,
@@ -37,7 +37,6 @@ const delivered = (daemon: DaemonProcess): LogLine[] => daemon.logs().filter((li
 
 test(
   'two replicas, one Alertmanager: one firing AuthwatchAuthRegressed alert in one group after the regression, none active after the recovery',
-  { skip: !alertmanagerAvailable() && 'prometheus-alertmanager is not installed' },
   async (t) => {
     const am = await startAlertmanager();
     t.after(() => am.stop());

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { startSlackMock, startRecordingServer } from '../support/slack-mock.js';
-import { alertmanagerAvailable, startAlertmanager } from '../support/alertmanager-real.js';
+import { startAlertmanager } from '../support/alertmanager-real.js';
 import { assertNoWebhook, assertValidSlackPayloads, slackText, tempDir, writeConfig } from '../support/notify-e2e.js';
 
 // `authwatch test-alert` as a user runs it after setting up alerting: it reaches each configured channel or says why not.
@@ -102,7 +102,6 @@ test('configuration problems exit 2 with one clear line: no channel, a channel n
 
 test(
   'the real Alertmanager and Slack together: each target reported on its own; a second Alertmanager answering 404 makes it exit 1',
-  { skip: !alertmanagerAvailable() && 'prometheus-alertmanager is not installed' },
   async (t) => {
     const [slack, am, broken] = await Promise.all([startSlackMock(), startAlertmanager(), startRecordingServer({ status: 404, body: 'page not found' })]);
     t.after(() => Promise.all([slack.close(), am.stop(), broken.close()]));

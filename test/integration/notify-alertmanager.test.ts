@@ -8,7 +8,7 @@ import { renderAlertmanagerAlerts, type AlertmanagerAlert } from '../../src/noti
 import type { AlertingConfig } from '../../src/config/load.js';
 import type { Notification } from '../../src/notify/types.js';
 import { startAlertmanagerMock } from '../support/alertmanager-mock.js';
-import { alertmanagerAvailable, startAlertmanager } from '../support/alertmanager-real.js';
+import { startAlertmanager } from '../support/alertmanager-real.js';
 import { regression, resolved } from '../support/slack-notifications.js';
 
 function alerting(urls: string[]): AlertingConfig {
@@ -84,7 +84,7 @@ async function getJson<T>(url: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-test('the real Alertmanager: one alert with the documented labels, deduplicated across replicas, gone when resolved', { skip: !alertmanagerAvailable() && 'prometheus-alertmanager is not installed' }, async () => {
+test('the real Alertmanager: one alert with the documented labels, deduplicated across replicas, gone when resolved', async () => {
   const am = await startAlertmanager();
   try {
     // replica A and replica B observe the same incident a little apart and render their own annotations
@@ -123,7 +123,7 @@ test('the real Alertmanager: one alert with the documented labels, deduplicated 
   }
 });
 
-test('the real Alertmanager accepts every kind of alert authwatch renders', { skip: !alertmanagerAvailable() && 'prometheus-alertmanager is not installed' }, async () => {
+test('the real Alertmanager accepts every kind of alert authwatch renders', async () => {
   const am = await startAlertmanager();
   try {
     const base = regression();
