@@ -25,7 +25,10 @@ interface Entry {
   job: ScheduledJob;
   task: ScheduledTask;
   offsetMs: number;
+  /** The cycle, from the tick until it ends: waiting for a place under the cap, then running. */
   running: Promise<void> | null;
+  /** Whether the cycle has got its place and started (a queued one may be dropped at stop and never settle). */
+  started: boolean;
   pendingTimer: NodeJS.Timeout | null;
 }
 
@@ -68,7 +71,8 @@ export class Scheduler {
       if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
     }
     this.limit.clearQueue();
-    const running = [...this.entries.values()].filter((entry) => entry.running);
+    // Cycles still waiting for a place were dropped by clearQueue (their promises never settle): only started ones count.
+    const running = [...this.entries.values()].filter((entry) => entry.running && entry.started);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -76,12 +80,12 @@ export class Scheduler {
     const result = await Promise.race([Promise.allSettled(running.map((entry) => entry.running)).then(() => 'done' as const), timeout]);
     clearTimeout(timer);
     for (const entry of this.entries.values()) await entry.task.destroy();
-    return result === 'done' ? [] : running.filter((entry) => entry.running).map((entry) => entry.job.name);
+    return result === 'done' ? [] : running.filter((entry) => entry.started).map((entry) => entry.job.name);
   }
 
   private add(job: ScheduledJob): void {
     const task = cron.createTask(job.schedule, (context) => this.tick(job.name, context.date), { name: `authwatch:${job.name}` });
-    const entry: Entry = { job, task, offsetMs: 0, running: null, pendingTimer: null };
+    const entry: Entry = { job, task, offsetMs: 0, running: null, started: false, pendingTimer: null };
     entry.offsetMs = spreadOffsetMs(job.name, periodOf(task), this.options.maxSpreadMs);
     this.entries.set(job.name, entry);
     void task.start();
@@ -108,12 +112,14 @@ export class Scheduler {
       if (this.stopped || this.entries.get(name) !== entry) return;
       entry.running = this.limit(async () => {
         if (this.stopped) return;
+        entry.started = true;
         this.options.onStartDelay(Math.max(0, this.now() - plannedStart) / 1000);
         await entry.job.run();
       })
         .catch((error: unknown) => this.options.onError(name, error))
         .finally(() => {
           entry.running = null;
+          entry.started = false;
         });
     }, Math.max(0, plannedStart - this.now()));
   }

@@ -40,7 +40,8 @@ test('a slow connection is not probed twice at once, and the global cap holds', 
     },
   });
   scheduler.sync([job('slow', 2500), job('fast', 10)]);
-  await sleep(4200);
+  // Long enough for two of fast's runs whichever job a tick queues first (slow holds the one place 2.5 s at a time).
+  await sleep(6200);
   const stillRunning = await scheduler.stop(5000);
   assert.deepEqual(stillRunning, []);
   assert.equal(maxRunning, 1, 'the global concurrency cap of 1 was exceeded');
