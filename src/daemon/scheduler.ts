@@ -1,6 +1,8 @@
-// One node-cron task per connection. A tick waits for the connection's fixed offset inside the spread window
-// (so thousands of connections on one schedule don't fire in the same millisecond), then for a place under the
-// global concurrency cap, then runs the cycle. A connection's tick is skipped while its previous cycle still runs.
+// One node-cron task per distinct schedule, shared by the connections on it (10,000 tasks on one expression
+// would each compute the next match at every boundary, a second of CPU in one burst). A tick fans out to the
+// schedule's connections; each waits for its fixed offset inside the spread window (so thousands of connections
+// on one schedule don't fire in the same millisecond), then for a place under the global concurrency cap, then
+// runs the cycle. A connection's tick is skipped while its previous cycle still runs.
 import cron, { type ScheduledTask } from 'node-cron';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { spreadOffsetMs } from './spread.js';
@@ -23,7 +25,6 @@ export interface ScheduledJob {
 
 interface Entry {
   job: ScheduledJob;
-  task: ScheduledTask;
   offsetMs: number;
   /** The cycle, from the tick until it ends: waiting for a place under the cap, then running. */
   running: Promise<void> | null;
@@ -32,8 +33,17 @@ interface Entry {
   pendingTimer: NodeJS.Timeout | null;
 }
 
+interface CronGroup {
+  task: ScheduledTask;
+  periodMs: number;
+  /** Names of the jobs on this schedule. */
+  members: Set<string>;
+}
+
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
+  /** Schedule expression → its one node-cron task. */
+  private readonly groups = new Map<string, CronGroup>();
   private readonly limit: LimitFunction;
   private readonly now: () => number;
   private stopped = false;
@@ -66,10 +76,8 @@ export class Scheduler {
   /** Stops ticking and waits up to graceMs for running cycles; returns the names still running after that. */
   async stop(graceMs: number): Promise<string[]> {
     this.stopped = true;
-    for (const entry of this.entries.values()) {
-      await entry.task.stop();
-      if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
-    }
+    for (const group of this.groups.values()) await group.task.stop();
+    for (const entry of this.entries.values()) if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
     this.limit.clearQueue();
     // Cycles still waiting for a place were dropped by clearQueue (their promises never settle): only started ones count.
     const running = [...this.entries.values()].filter((entry) => entry.running && entry.started);
@@ -79,24 +87,42 @@ export class Scheduler {
     });
     const result = await Promise.race([Promise.allSettled(running.map((entry) => entry.running)).then(() => 'done' as const), timeout]);
     clearTimeout(timer);
-    for (const entry of this.entries.values()) await entry.task.destroy();
+    for (const group of this.groups.values()) await group.task.destroy();
     return result === 'done' ? [] : running.filter((entry) => entry.started).map((entry) => entry.job.name);
   }
 
   private add(job: ScheduledJob): void {
-    const task = cron.createTask(job.schedule, (context) => this.tick(job.name, context.date), { name: `authwatch:${job.name}` });
-    const entry: Entry = { job, task, offsetMs: 0, running: null, started: false, pendingTimer: null };
-    entry.offsetMs = spreadOffsetMs(job.name, periodOf(task), this.options.maxSpreadMs);
+    const group = this.groupFor(job.schedule);
+    const entry: Entry = { job, offsetMs: spreadOffsetMs(job.name, group.periodMs, this.options.maxSpreadMs), running: null, started: false, pendingTimer: null };
     this.entries.set(job.name, entry);
-    void task.start();
+    group.members.add(job.name);
   }
 
   private remove(name: string): void {
     const entry = this.entries.get(name);
     if (!entry) return;
     if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
-    void entry.task.destroy();
     this.entries.delete(name);
+    const group = this.groups.get(entry.job.schedule);
+    group?.members.delete(name);
+    if (group && group.members.size === 0) {
+      void group.task.destroy();
+      this.groups.delete(entry.job.schedule);
+    }
+  }
+
+  private groupFor(schedule: string): CronGroup {
+    let group = this.groups.get(schedule);
+    if (!group) {
+      const members = new Set<string>();
+      const task = cron.createTask(schedule, (context) => {
+        for (const name of members) this.tick(name, context.date);
+      }, { name: `authwatch:${schedule}` });
+      group = { task, periodMs: periodOf(task), members };
+      this.groups.set(schedule, group);
+      void task.start();
+    }
+    return group;
   }
 
   private tick(name: string, scheduledAt: Date): void {

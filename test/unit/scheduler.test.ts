@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import cron from 'node-cron';
 import { Scheduler } from '../../src/daemon/scheduler.js';
 import { spreadOffsetMs } from '../../src/daemon/spread.js';
 
@@ -57,4 +58,25 @@ test('sync adds, keeps and removes jobs by name', async () => {
   scheduler.sync([{ name: 'b', schedule: '*/5 * * * *', run: noop }, { name: 'c', schedule: '* * * * *', run: noop }]);
   assert.deepEqual(scheduler.names().sort(), ['b', 'c']);
   await scheduler.stop(100);
+});
+
+test('jobs on one schedule share one cron task and all run; a removed job stops, a moved job follows its new schedule', async () => {
+  const runs = new Map<string, number>();
+  const scheduler = new Scheduler({ concurrency: 8, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: () => {} });
+  const job = (name: string, schedule: string) => ({ name, schedule, run: async () => void runs.set(name, (runs.get(name) ?? 0) + 1) });
+  const tasksBefore = cron.getTasks().size;
+  scheduler.sync([job('a', '* * * * * *'), job('b', '* * * * * *'), job('c', '* * * * * *')]);
+  assert.equal(cron.getTasks().size - tasksBefore, 1, 'three jobs on one schedule should share one node-cron task');
+  await sleep(2300);
+  for (const name of ['a', 'b', 'c']) assert.ok((runs.get(name) ?? 0) >= 2, `${name} ran ${runs.get(name) ?? 0} times in 2.3 s`);
+
+  scheduler.sync([job('b', '* * * * * *'), job('c', '*/1 * * * * *')]);
+  assert.equal(cron.getTasks().size - tasksBefore, 2);
+  runs.clear();
+  await sleep(2300);
+  assert.equal(runs.get('a'), undefined, 'a removed job must not run');
+  assert.ok((runs.get('b') ?? 0) >= 2, `b ran ${runs.get('b') ?? 0} times`);
+  assert.ok((runs.get('c') ?? 0) >= 2, `c ran ${runs.get('c') ?? 0} times on its new schedule`);
+  await scheduler.stop(1000);
+  assert.equal(cron.getTasks().size, tasksBefore, 'stop destroys the cron tasks');
 });
