@@ -44,6 +44,8 @@ export class Daemon {
   private readonly probers = new Map<string, { prober: Prober; fingerprint: string }>();
   /** One TLS context per distinct tls settings, shared by every prober. */
   private readonly secureContexts = new SecureContextCache();
+  /** The running config's connections by name (a tick looks its connection up; 10,000 ticks a minute). */
+  private connectionsByName = new Map<string, Connection>();
   private notifiers: readonly Notifier[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
@@ -195,6 +197,7 @@ export class Daemon {
     const { added, removed } = this.store.upsertConnections(config.connections, this.now());
     if (added.length > 0 || removed.length > 0) this.options.logger.info('connections changed', { added, removed });
     this.config = config;
+    this.connectionsByName = wanted;
     this.notifiers = buildNotifiers(config.alerting, { env });
     this.metrics.setConnections(config.connections);
     this.metrics.setChannels([...new Set(this.notifiers.map((notifier) => notifier.channel))]);
@@ -209,7 +212,7 @@ export class Daemon {
         schedule: connection.schedule,
         run: async () => {
           const entry = this.probers.get(connection.name);
-          const current = this.config.connections.find((candidate) => candidate.name === connection.name);
+          const current = this.connectionsByName.get(connection.name);
           if (!entry || !current || this.stopping) return;
           await runCycle(this.cycleDeps(), current, entry.prober);
         },
