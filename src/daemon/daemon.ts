@@ -64,7 +64,7 @@ export class Daemon {
 
   /** Loads the config (throws ConfigError), opens and migrates the database (throws StoreError), starts everything. */
   static async start(options: DaemonOptions): Promise<Daemon> {
-    const settings = { concurrency: 32, maxSpreadMs: 30_000, shutdownGraceMs: 10_000, sweepIntervalMs: 30_000, ...options };
+    const settings = { concurrency: 32, maxSpreadMs: 60_000, shutdownGraceMs: 10_000, sweepIntervalMs: 30_000, ...options };
     const { logger } = options;
     const now = options.now ?? (() => new Date());
     const config = loadConfigFile(options.configPath);
