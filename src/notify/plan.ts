@@ -10,12 +10,9 @@
 // which keeps re-planning cheap; the keys make it safe either way. The daemon must evaluate every open
 // incident at least every ALERTMANAGER_TIMING.resendIntervalMs (a sweep, not only after probes), or
 // Alertmanager's firing window runs out between probes on a slow schedule.
-import type { Outcome } from '../diagnosis/outcome-names.js';
 import type { AuthState } from '../state/types.js';
 import {
-  compareWithLastSuccess,
   isIncidentState,
-  isProtocolDowngrade,
   type Changes,
   type Channel,
   type Notification,
@@ -24,7 +21,6 @@ import {
   type NotificationIncident,
   type NotifiedConnection,
   type NotificationKind,
-  type ProbeSnapshot,
 } from './types.js';
 
 export const ALL_CHANNELS: readonly Channel[] = ['slack', 'alertmanager'];

@@ -4,6 +4,7 @@ import type { AuthType } from '../config/schema.js';
 import type { Deployment } from '../config/load.js';
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
 import type { Identity, ProbeObservation } from '../probe/observation.js';
+import { isProtocolDowngrade as protocolDowngrade } from '../probe/tls.js';
 import type { AuthState } from '../state/types.js';
 
 export type NotificationKind =
@@ -161,10 +162,8 @@ export function compareWithLastSuccess(lastOk: ProbeSnapshot | null, current: Pr
   };
 }
 
-const TLS_PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
-
 /** True when the negotiated protocol is older than before (TLSv1.3 → TLSv1.2). Unknown names rank lowest. */
 export function isProtocolDowngrade(comparison: Comparison): boolean {
   if (comparison.status !== 'changed') return false;
-  return (TLS_PROTOCOL_RANK[comparison.after] ?? -1) < (TLS_PROTOCOL_RANK[comparison.before] ?? -1);
+  return protocolDowngrade(comparison.before, comparison.after);
 }

@@ -80,3 +80,10 @@ export function earliestNotAfter(chain: PeerCertificate[]): string | null {
   const dates = chain.map((certificate) => certificateDate(certificate.valid_to)).filter((date): date is string => date !== null);
   return dates.length > 0 ? dates.reduce((earliest, date) => (date < earliest ? date : earliest)) : null;
 }
+
+const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
+
+/** True when `after` is an older protocol than `before` (TLSv1.3 → TLSv1.2). An unknown name ranks lowest. */
+export function isProtocolDowngrade(before: string | null, after: string | null): boolean {
+  return (PROTOCOL_RANK[after ?? ''] ?? -1) < (PROTOCOL_RANK[before ?? ''] ?? -1);
+}

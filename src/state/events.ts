@@ -7,6 +7,7 @@
 // token is replaced, so a renewed-then-expiring-again credential warns again.
 import type { Outcome } from '../diagnosis/outcome-names.js';
 import type { ProbeObservation } from '../probe/observation.js';
+import { isProtocolDowngrade } from '../probe/tls.js';
 
 export type ExpiryKind = 'cert_expiring' | 'token_expiring';
 
@@ -32,7 +33,6 @@ export interface EventInput {
   tokenExpiryWarningMs: number;
 }
 
-const TLS_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
 const DAY_MS = 86_400_000;
 
 export function detectEvents(input: EventInput): DetectedEvent[] {
@@ -52,7 +52,7 @@ function tlsChanged({ observation, outcome, lastOk }: EventInput): DetectedEvent
     differences.certificate = { before: before.fingerprint256, after: after.fingerprint256 };
   }
   if (Object.keys(differences).length === 0) return null;
-  const downgrade = (TLS_RANK[after.protocol ?? ''] ?? -1) < (TLS_RANK[before.protocol ?? ''] ?? -1);
+  const downgrade = isProtocolDowngrade(before.protocol, after.protocol);
   return { kind: 'tls_changed', details: { ...differences, downgrade }, notify: downgrade, incident: null };
 }
 
