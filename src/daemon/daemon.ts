@@ -47,6 +47,8 @@ export class Daemon {
   /** The running config's connections by name (a tick looks its connection up; 10,000 ticks a minute). */
   private connectionsByName = new Map<string, Connection>();
   private notifiers: readonly Notifier[] = [];
+  /** What every cycle needs; rebuilt when a config is applied. */
+  private deps: CycleDeps | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private ready = false;
@@ -206,6 +208,7 @@ export class Daemon {
       const state = states.get(connection.name);
       if (state) this.metrics.recordState(connection.name, state);
     }
+    this.deps = this.cycleDeps();
     this.scheduler.sync(
       config.connections.map((connection) => ({
         name: connection.name,
@@ -214,7 +217,7 @@ export class Daemon {
           const entry = this.probers.get(connection.name);
           const current = this.connectionsByName.get(connection.name);
           if (!entry || !current || this.stopping) return;
-          await runCycle(this.cycleDeps(), current, entry.prober);
+          await runCycle(this.deps!, current, entry.prober);
         },
       })),
     );
