@@ -42,12 +42,19 @@ export interface CycleDeps {
   now: () => Date;
   /** Called after a commit that enqueued notifications. */
   onEnqueued: () => void;
+  /**
+   * Whether this connection (this exact config) is still the one configured and the daemon still running: a
+   * probe that returns after a reload removed or changed its connection, or after shutdown began, is dropped
+   * rather than recorded and notified.
+   */
+  isCurrent: (connection: Connection) => boolean;
   /** Called with every state change, after it is committed (the demo prints them). */
   onStateChange?: (connection: Connection, change: StateChange, diagnosis: Diagnosis) => void;
 }
 
 export type CycleResult =
   | { kind: 'skipped'; reason: 'backoff'; until: string }
+  | { kind: 'dropped'; diagnosis: Diagnosis }
   | { kind: 'recorded'; diagnosis: Diagnosis; change: StateChange | null; probeId: number };
 
 export async function runCycle(deps: CycleDeps, connection: Connection, prober: Prober): Promise<CycleResult> {
@@ -81,6 +88,10 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
     ...detected.map(toNewEvent),
   ];
   const plan = deps.planNotifications({ connection, observation, diagnosis, before, next, change, events, lastOk, openIncidents, now });
+  if (!deps.isCurrent(connection)) {
+    log.debug('probe result dropped: the connection was removed or changed, or the daemon is stopping', { outcome: diagnosis.outcome });
+    return { kind: 'dropped', diagnosis };
+  }
 
   const ids = deps.store.recordCycle({
     observation,

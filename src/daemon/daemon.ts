@@ -174,7 +174,12 @@ export class Daemon {
 
   /** Makes `config` the running one: probers, scheduler jobs, database rows, metrics series, notifiers, secrets to mask. */
   private apply(configured: Config): void {
-    const config = { ...configured, connections: ownedBy(configured.connections, this.options.shard ?? null) };
+    // An unchanged connection keeps its object, so a probe in flight across a reload still counts as current.
+    const unchanged = (connection: Connection) => {
+      const previous = this.connectionsByName.get(connection.name);
+      return previous && JSON.stringify(previous) === JSON.stringify(connection) ? previous : connection;
+    };
+    const config = { ...configured, connections: ownedBy(configured.connections, this.options.shard ?? null).map(unchanged) };
     if (this.options.shard) {
       this.options.logger.info('shard', { shard: `${this.options.shard.index}/${this.options.shard.count}`, owned: config.connections.length, configured: configured.connections.length });
     }
@@ -232,6 +237,7 @@ export class Daemon {
       alerting: this.config.alerting,
       now: () => this.now(),
       onEnqueued: () => this.dispatcher.wake(),
+      isCurrent: (connection) => !this.stopping && this.connectionsByName.get(connection.name) === connection,
       onStateChange: this.options.onStateChange,
     };
   }

@@ -75,6 +75,7 @@ function harness(name: string): Harness {
         alerting: config.alerting,
         now: () => at,
         onEnqueued: () => {},
+        isCurrent: () => true,
       };
       const prober = createProber(connection, { fingerprintKey: store.fingerprintKey(), now: () => at });
       try {
