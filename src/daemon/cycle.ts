@@ -60,14 +60,15 @@ export type CycleResult =
 export async function runCycle(deps: CycleDeps, connection: Connection, prober: Prober): Promise<CycleResult> {
   const log = deps.logger.child({ connection: connection.name });
   const before = deps.store.loadState(connection.name);
-  if (!probeIsDue(before, deps.now())) {
+  const policy = policyFor(connection);
+  if (!probeIsDue(before, deps.now(), policy)) {
     log.debug('probe skipped: lockout back-off', { until: before.backoffUntil });
     return { kind: 'skipped', reason: 'backoff', until: before.backoffUntil! };
   }
 
   const observation = await prober.probe();
   const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect });
-  const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policyFor(connection));
+  const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policy);
 
   // Read after the probe: a SIGHUP or another cycle may not interleave (one cycle per connection at a time).
   const lastOk = deps.store.lastOkProbe(connection.name)?.observation ?? null;

@@ -18,12 +18,6 @@ export interface NotificationContext {
   alerting: AlertingConfig;
 }
 
-/** What the outbox row's payload holds: the notifier lane it belongs to and the rendered body. */
-export interface StoredPayload {
-  target: string;
-  body: unknown;
-}
-
 const OUTBOX_KIND: Record<NotificationKind, OutboxKind> = {
   incident_opened: 'open',
   incident_resolved: 'resolve',
@@ -139,7 +133,8 @@ function rows(plan: PlannedNotification, facts: NotificationFacts, notifiers: re
   return outboxEntriesFor(notifiers, notification, plan, { now }).map((entry) => ({
     channel: entry.channel as Channel,
     kind: OUTBOX_KIND[plan.kind],
-    payload: { target: entry.target, body: entry.payload } satisfies StoredPayload,
+    target: entry.target,
+    payload: entry.payload,
     dedupeKey: entry.dedupeKey,
     ...refs,
   }));

@@ -1,21 +1,23 @@
 // The per-connection state machine of SPEC section 6: pure, time injected, no I/O.
 //
 // Decisions where the SPEC is silent:
-// - The consecutive-failure counter counts every non-ok outcome. When it reaches
-//   failureThreshold, the class of the LATEST outcome decides the bad state: an auth-class
-//   outcome → failing (never succeeded) / regressed (succeeded before); a network/tls/server
-//   outcome → unreachable. So `401, timeout` with threshold 2 is unreachable, `timeout, 401` is
-//   failing/regressed: the latest answer is the best evidence of what is wrong now.
-// - Consequently an unreachable connection moves to failing/regressed on its first auth-class
-//   outcome (its failure run has already reached the threshold).
+// - "N outcomes of a class in a row" is counted per kind of failure: auth-class outcomes form one
+//   run, network/tls/server-class outcomes another (failureRun); an outcome of the other kind
+//   starts a new run. So with threshold 2, `401, timeout` changes nothing yet, `401, 401` is
+//   failing/regressed and `timeout, timeout` unreachable. consecutiveFailures (the metric) still
+//   counts every failure since the last success.
+// - An unreachable connection moves to failing/regressed after failureThreshold auth-class
+//   outcomes in a row, like any other: one login page served while Jira comes back from
+//   maintenance does not page.
 // - failing and regressed are sticky bad states: network/tls/server outcomes and further auth
 //   outcomes leave them as they are (one incident is not closed and reopened as another); only
 //   recoveryThreshold successes in a row leave them, to ok. A failing connection that
 //   authenticates once but not recoveryThreshold times stays failing.
 // - From unknown a single ok is enough for ok (nothing to recover from).
-// - Lockout back-off is raised by every auth-class outcome, left as it is by other failures, and
-//   cleared by ok.
-import { outcomeClass, type Outcome } from '../diagnosis/outcome-names.js';
+// - Lockout back-off is raised by every auth-class outcome for which the credentials reached the
+//   server (not credential_missing / credential_malformed: nothing was sent), left as it is by
+//   other failures, and cleared by ok.
+import { outcomeClass, type Outcome, type OutcomeClass } from '../diagnosis/outcome-names.js';
 import type { AuthState, ConnectionState, StateChange, StatePolicy } from './types.js';
 
 /** Every state change the machine may make; `advance` refuses anything else. */
@@ -55,6 +57,7 @@ export function initialState(): ConnectionState {
     state: 'unknown',
     since: null,
     consecutiveFailures: 0,
+    failureRun: 0,
     consecutiveSuccesses: 0,
     lastOutcome: null,
     lastOutcomeClass: null,
@@ -95,6 +98,7 @@ type Counters = Omit<ConnectionState, 'state' | 'since'>;
 function afterSuccess(prev: ConnectionState, at: string): Counters {
   return {
     consecutiveFailures: 0,
+    failureRun: 0,
     consecutiveSuccesses: prev.consecutiveSuccesses + 1,
     lastOutcome: 'ok',
     lastOutcomeClass: 'ok',
@@ -108,12 +112,23 @@ function afterSuccess(prev: ConnectionState, at: string): Counters {
   };
 }
 
+/** Outcomes for which nothing reached the server: they cannot count towards a lockout. */
+const NOTHING_SENT: ReadonlySet<Outcome> = new Set(['credential_missing', 'credential_malformed']);
+
+function failureKind(cls: OutcomeClass | null): 'auth' | 'reach' | null {
+  if (cls === null || cls === 'ok') return null;
+  return cls === 'auth' ? 'auth' : 'reach';
+}
+
 function afterFailure(prev: ConnectionState, outcome: Outcome, at: string, policy: StatePolicy): Counters {
   const cls = outcomeClass(outcome);
   const isAuth = cls === 'auth';
-  const backoff = isAuth && policy.lockoutBackoff ? nextBackoff(prev.backoffLevel, at) : { until: prev.backoffUntil, level: prev.backoffLevel };
+  const raisesBackoff = isAuth && policy.lockoutBackoff && !NOTHING_SENT.has(outcome);
+  const backoff = raisesBackoff ? nextBackoff(prev.backoffLevel, at) : { until: prev.backoffUntil, level: prev.backoffLevel };
+  const sameKind = failureKind(prev.lastOutcomeClass) === failureKind(cls);
   return {
     consecutiveFailures: prev.consecutiveFailures + 1,
+    failureRun: sameKind ? prev.failureRun + 1 : 1,
     consecutiveSuccesses: 0,
     lastOutcome: outcome,
     lastOutcomeClass: cls,
@@ -139,7 +154,7 @@ function targetState(current: AuthState, c: Counters, policy: StatePolicy): Auth
     return c.consecutiveSuccesses >= policy.recoveryThreshold ? 'ok' : current;
   }
   if (current === 'failing' || current === 'regressed') return current;
-  if (c.consecutiveFailures < policy.failureThreshold) return current;
+  if (c.failureRun < policy.failureThreshold) return current;
   if (c.lastOutcomeClass === 'auth') return c.everSucceeded ? 'regressed' : 'failing';
   return 'unreachable';
 }
@@ -149,7 +164,9 @@ function targetState(current: AuthState, c: Counters, policy: StatePolicy): Auth
  * the tick is skipped, so the probe runs at the first scheduled tick after the back-off
  * (never more often than the schedule).
  */
-export function probeIsDue(state: ConnectionState, now: Date): boolean {
+export function probeIsDue(state: ConnectionState, now: Date, policy: Pick<StatePolicy, 'lockoutBackoff'> = { lockoutBackoff: true }): boolean {
+  // A back-off left from before the connection stopped being Data Center basic auth (a reload) no longer applies.
+  if (!policy.lockoutBackoff) return true;
   return state.backoffUntil === null || Date.parse(state.backoffUntil) <= now.getTime();
 }
 

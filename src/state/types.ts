@@ -8,7 +8,10 @@ export interface ConnectionState {
   state: AuthState;
   /** When the current state began (ISO 8601), null while unknown. */
   since: string | null;
+  /** Every failure since the last success. */
   consecutiveFailures: number;
+  /** The current run of failures of one kind (auth-class, or network/tls/server-class): what failureThreshold counts. */
+  failureRun: number;
   consecutiveSuccesses: number;
   lastOutcome: Outcome | null;
   lastOutcomeClass: OutcomeClass | null;

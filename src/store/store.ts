@@ -51,6 +51,8 @@ export type IncidentChange =
 
 export interface NewOutboxItem {
   channel: Channel;
+  /** The notifier lane within the channel (an Alertmanager URL, 'webhook' for Slack); rows of a lane go out in order. Default ''. */
+  target?: string;
   kind: OutboxKind;
   /** JSON-serialisable message body, rendered from recorded data only. */
   payload: unknown;
@@ -159,6 +161,7 @@ export interface StoredIncident {
 export interface OutboxItem {
   id: number;
   channel: Channel;
+  target: string;
   incidentId: number | null;
   eventId: number | null;
   kind: OutboxKind;
@@ -194,6 +197,8 @@ export interface Store {
   lastOkProbe(name: string): StoredProbe | null;
   openIncidents(name?: string): StoredIncident[];
   enqueueOutbox(items: readonly NewOutboxItem[], now: Instant): (number | null)[];
+  /** The oldest undelivered row of every (channel, target) lane, when it is due: a head waiting for its retry holds its lane back. */
+  outboxLaneHeads(now: Instant, limit?: number): OutboxItem[];
   pendingOutbox(now: Instant, channel?: Channel, limit?: number): OutboxItem[];
   markDelivered(id: number, now: Instant): boolean;
   markAttemptFailed(id: number, error: string, nextAttemptAt: Instant): void;
@@ -435,19 +440,26 @@ export class SqliteStore implements Store {
     createdAt: string,
     resolve: { incident: (index: number) => number; event: (index: number) => number },
   ): (number | null)[] {
-    const insert = this.sql(`INSERT INTO outbox (channel, incident_id, event_id, kind, dedupe_key, payload, created_at, next_attempt_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, dedupe_key) DO NOTHING`);
+    const insert = this.sql(`INSERT INTO outbox (channel, target, incident_id, event_id, kind, dedupe_key, payload, created_at, next_attempt_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, dedupe_key) DO NOTHING`);
     const touchIncident = this.sql('UPDATE incidents SET last_notified_at = ? WHERE id = ?');
     return items.map((item) => {
       const incidentId = item.incident === undefined ? null : 'id' in item.incident ? item.incident.id : resolve.incident(item.incident.index);
       const eventId = item.event === undefined ? null : 'id' in item.event ? item.event.id : resolve.event(item.event.index);
       const dedupeKey = item.dedupeKey ?? defaultDedupeKey(item.kind, incidentId, eventId, createdAt);
       const payload = JSON.stringify(item.payload ?? null);
-      const result = insert.run(item.channel, incidentId, eventId, item.kind, dedupeKey, payload, createdAt, iso(item.nextAttemptAt ?? createdAt));
+      const result = insert.run(item.channel, item.target ?? '', incidentId, eventId, item.kind, dedupeKey, payload, createdAt, iso(item.nextAttemptAt ?? createdAt));
       if (result.changes === 0) return null;
       if (incidentId !== null && (item.kind === 'open' || item.kind === 'reminder')) touchIncident.run(createdAt, incidentId);
       return Number(result.lastInsertRowid);
     });
+  }
+
+  outboxLaneHeads(now: Instant, limit = 100): OutboxItem[] {
+    const rows = this.sql(`SELECT * FROM outbox WHERE id IN (
+        SELECT min(id) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY channel, target
+      ) AND next_attempt_at <= @now ORDER BY id LIMIT @limit`).all({ now: iso(now), limit }) as OutboxRow[];
+    return rows.map(outboxFromRow);
   }
 
   pendingOutbox(now: Instant, channel?: Channel, limit = 100): OutboxItem[] {
@@ -570,6 +582,7 @@ interface StateRow {
   state: AuthState;
   since: string | null;
   consecutive_failures: number;
+  failure_run: number;
   consecutive_successes: number;
   last_outcome: Outcome | null;
   last_outcome_class: OutcomeClass | null;
@@ -588,6 +601,7 @@ function stateRow(name: string, s: ConnectionState): StateRow {
     state: s.state,
     since: s.since,
     consecutive_failures: s.consecutiveFailures,
+    failure_run: s.failureRun,
     consecutive_successes: s.consecutiveSuccesses,
     last_outcome: s.lastOutcome,
     last_outcome_class: s.lastOutcomeClass,
@@ -606,6 +620,7 @@ function stateFromRow(r: StateRow): ConnectionState {
     state: r.state,
     since: r.since,
     consecutiveFailures: r.consecutive_failures,
+    failureRun: r.failure_run,
     consecutiveSuccesses: r.consecutive_successes,
     lastOutcome: r.last_outcome,
     lastOutcomeClass: r.last_outcome_class,
@@ -620,11 +635,12 @@ function stateFromRow(r: StateRow): ConnectionState {
 }
 
 // last_ok_probe_id keeps its previous value when this probe is not ok.
-const UPSERT_STATE = `INSERT INTO connection_state (name, state, since, consecutive_failures, consecutive_successes, last_outcome, last_outcome_class,
+const UPSERT_STATE = `INSERT INTO connection_state (name, state, since, consecutive_failures, failure_run, consecutive_successes, last_outcome, last_outcome_class,
     last_auth_outcome, last_probe_at, last_success_at, ever_succeeded, first_failure_at, backoff_until, backoff_level, last_probe_id, last_ok_probe_id, updated_at)
-  VALUES (@name, @state, @since, @consecutive_failures, @consecutive_successes, @last_outcome, @last_outcome_class,
+  VALUES (@name, @state, @since, @consecutive_failures, @failure_run, @consecutive_successes, @last_outcome, @last_outcome_class,
     @last_auth_outcome, @last_probe_at, @last_success_at, @ever_succeeded, @first_failure_at, @backoff_until, @backoff_level, @last_probe_id, @last_ok_probe_id, @updated_at)
   ON CONFLICT (name) DO UPDATE SET state = excluded.state, since = excluded.since, consecutive_failures = excluded.consecutive_failures,
+    failure_run = excluded.failure_run,
     consecutive_successes = excluded.consecutive_successes, last_outcome = excluded.last_outcome, last_outcome_class = excluded.last_outcome_class,
     last_auth_outcome = excluded.last_auth_outcome, last_probe_at = excluded.last_probe_at, last_success_at = excluded.last_success_at,
     ever_succeeded = excluded.ever_succeeded, first_failure_at = excluded.first_failure_at, backoff_until = excluded.backoff_until,
@@ -875,6 +891,7 @@ function incidentFromRow(r: IncidentRow): StoredIncident {
 interface OutboxRow {
   id: number;
   channel: Channel;
+  target: string;
   incident_id: number | null;
   event_id: number | null;
   kind: OutboxKind;
@@ -892,6 +909,7 @@ function outboxFromRow(r: OutboxRow): OutboxItem {
   return {
     id: r.id,
     channel: r.channel,
+    target: r.target,
     incidentId: r.incident_id,
     eventId: r.event_id,
     kind: r.kind,

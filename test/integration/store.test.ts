@@ -116,7 +116,8 @@ test('a new database is migrated once; reopening applies nothing and keeps the r
   const raw = new Database(path, { readonly: true });
   const first = raw.prepare('SELECT version, name, applied_at FROM schema_migrations').all();
   raw.close();
-  assert.deepEqual(first.map((r) => (r as { version: number }).version), [1]);
+  const shipped = readMigrations(defaultMigrationsDir());
+  assert.deepEqual(first.map((r) => (r as { version: number }).version), shipped.map((migration) => migration.version));
 
   const again = openStore(path);
   assert.equal(again.recentProbes('a', 10).length, 1);
@@ -124,7 +125,7 @@ test('a new database is migrated once; reopening applies nothing and keeps the r
   again.close();
   const raw2 = new Database(path, { readonly: true });
   assert.deepEqual(raw2.prepare('SELECT version, name, applied_at FROM schema_migrations').all(), first);
-  assert.equal((raw2.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, '1');
+  assert.equal((raw2.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, String(shipped.length));
   assert.equal(raw2.pragma('journal_mode', { simple: true }), 'wal');
   raw2.close();
 });
@@ -133,16 +134,17 @@ test('a database newer than the code is refused with a clear message, by writers
   const path = newDbPath();
   openStore(path).close();
   const raw = new Database(path);
-  raw.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (7, 'future', '2027-01-01T00:00:00.000Z')").run();
+  const known = readMigrations(defaultMigrationsDir()).length;
+  raw.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', '2027-01-01T00:00:00.000Z')").run();
   raw.close();
-  const expected = `database schema version 7 is newer than this authwatch (knows up to 1); upgrade authwatch or use another storage.path (${path})`;
+  const expected = `database schema version 99 is newer than this authwatch (knows up to ${known}); upgrade authwatch or use another storage.path (${path})`;
   assert.throws(() => openStore(path), (error: unknown) => error instanceof StoreError && error.message === expected);
   assert.throws(() => openStore(path, { readonly: true }), (error: unknown) => error instanceof StoreError && error.message === expected);
 });
 
 test('a later migration is applied on upgrade; a failing one rolls back and names itself', () => {
   const path = newDbPath();
-  const base = readMigrations(defaultMigrationsDir());
+  const base = readMigrations(defaultMigrationsDir()).slice(0, 1);
   openStore(path, { migrations: base }).close();
 
   const broken: Migration = { version: 2, name: 'broken', sql: 'CREATE TABLE extra (a TEXT); INSERT INTO no_such_table VALUES (1);' };

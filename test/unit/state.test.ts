@@ -85,9 +85,11 @@ test('network/tls/server failures from unknown or ok: unreachable, and the last 
   assert.equal(state.consecutiveFailures, 2);
 });
 
-test('an unreachable connection that gets an auth answer moves to failing or regressed', () => {
-  assert.deepEqual(states(['timeout', 'timeout', 'auth_rejected']), ['unknown', 'unreachable', 'failing']);
-  assert.deepEqual(states(['ok', 'timeout', 'timeout', 'auth_rejected']), ['ok', 'ok', 'unreachable', 'regressed']);
+test('an unreachable connection moves to failing or regressed after failureThreshold auth answers in a row', () => {
+  assert.deepEqual(states(['timeout', 'timeout', 'auth_rejected', 'auth_rejected']), ['unknown', 'unreachable', 'unreachable', 'failing']);
+  assert.deepEqual(states(['ok', 'timeout', 'timeout', 'login_page', 'login_page']), ['ok', 'ok', 'unreachable', 'unreachable', 'regressed']);
+  // Jira coming back from maintenance serves one login page, then works: no auth incident.
+  assert.deepEqual(states(['ok', 'connect_error', 'connect_error', 'login_page', 'ok']), ['ok', 'ok', 'unreachable', 'unreachable', 'ok']);
 });
 
 test('failing and regressed stay put through network/tls/server outcomes; counters still advance', () => {
@@ -105,10 +107,24 @@ test('failing and regressed stay put through network/tls/server outcomes; counte
   assert.equal(regressed.state.lastAuthOutcome, 'anonymous');
 });
 
-test('mixed runs: the counter counts every failure, the latest outcome class picks the bad state', () => {
-  assert.deepEqual(states(['ok', 'auth_rejected', 'timeout']), ['ok', 'ok', 'unreachable']);
-  assert.deepEqual(states(['ok', 'timeout', 'auth_rejected']), ['ok', 'ok', 'regressed']);
-  assert.deepEqual(states(['connect_error', 'redirected']), ['unknown', 'failing']);
+test('mixed runs: failureThreshold counts outcomes of one kind in a row; consecutiveFailures counts them all', () => {
+  assert.deepEqual(states(['ok', 'auth_rejected', 'timeout']), ['ok', 'ok', 'ok']);
+  assert.deepEqual(states(['ok', 'timeout', 'auth_rejected']), ['ok', 'ok', 'ok']);
+  assert.deepEqual(states(['ok', 'auth_rejected', 'auth_rejected', 'timeout']), ['ok', 'ok', 'regressed', 'regressed'], 'a real regression is not reported as unreachable');
+  assert.deepEqual(states(['ok', 'auth_rejected', 'timeout', 'timeout']), ['ok', 'ok', 'ok', 'unreachable']);
+  assert.deepEqual(states(['connect_error', 'redirected', 'redirected']), ['unknown', 'unknown', 'failing']);
+  const { state } = run(['ok', 'auth_rejected', 'timeout', 'server_error']);
+  assert.equal(state.consecutiveFailures, 3);
+  assert.equal(state.failureRun, 2);
+});
+
+test('the lockout back-off is not raised when nothing reached the server', () => {
+  const dcBasic = { ...policy, lockoutBackoff: true };
+  const missing = run(['credential_missing', 'credential_malformed', 'credential_missing'], dcBasic).state;
+  assert.equal(missing.backoffUntil, null);
+  assert.equal(missing.backoffLevel, 0);
+  const rejected = run(['auth_rejected'], dcBasic).state;
+  assert.notEqual(rejected.backoffUntil, null);
 });
 
 test('recovery from a bad state needs recoveryThreshold successes in a row', () => {
@@ -162,6 +178,7 @@ test('probeIsDue is false while the back-off runs and true from its end', () => 
   assert.equal(probeIsDue(state, new Date(T0 + 1 * MINUTE)), false);
   assert.equal(probeIsDue(state, new Date(T0 + 5 * MINUTE - 1)), false);
   assert.equal(probeIsDue(state, new Date(T0 + 5 * MINUTE)), true);
+  assert.equal(probeIsDue(state, new Date(T0 + 1 * MINUTE), { lockoutBackoff: false }), true, 'no longer Data Center basic auth: the old back-off is void');
 });
 
 test('the lockout policy applies to Data Center basic auth only', () => {
