@@ -523,3 +523,40 @@ test('SIGKILL while writing cycles: the database opens, passes integrity_check, 
   probe(store, 'a', '2030-01-01T00:00:00.000Z', 'ok');
   store.close();
 });
+
+test('outbox lanes: a head waiting for its retry holds its own lane back, never another, at any backlog size', () => {
+  const store = openStore(newDbPath());
+  const test = (target: string) => ({ channel: 'alertmanager' as const, target, kind: 'test' as const, payload: { target } });
+  const rows = store.enqueueOutbox([test('http://am-1'), test('http://am-1'), test('http://am-2'), ...Array.from({ length: 300 }, () => test('http://am-1'))], at(0));
+  const [am1First, am1Second, am2First] = rows as number[];
+  assert.deepEqual(store.outboxLaneHeads(at(0), 10).map((row) => [row.id, row.target]), [[am1First, 'http://am-1'], [am2First, 'http://am-2']]);
+
+  store.markAttemptFailed(am1First, 'HTTP 503', at(30));
+  assert.deepEqual(store.outboxLaneHeads(at(1), 10).map((row) => row.id), [am2First], 'am-1 waits for its head; am-2 goes on');
+  store.markDelivered(am2First, at(1));
+  assert.deepEqual(store.outboxLaneHeads(at(1), 10), []);
+  assert.deepEqual(store.outboxLaneHeads(at(30), 10).map((row) => row.id), [am1First], 'the retried head, not the row behind it');
+  store.markDelivered(am1First, at(30));
+  assert.deepEqual(store.outboxLaneHeads(at(30), 10).map((row) => row.id), [am1Second]);
+  store.close();
+});
+
+test('migration 002 moves the lane out of old {target, body} payloads and starts failure runs from the stored counters', () => {
+  const path = newDbPath();
+  const [init] = readMigrations(defaultMigrationsDir());
+  openStore(path, { migrations: [init] }).close();
+  const raw = new Database(path);
+  raw.prepare("INSERT INTO connections (name, url, path, deployment, auth_type, labels, first_seen, last_seen_in_config) VALUES ('a', 'https://x', '/p', 'cloud', 'basic', '{}', ?, ?)").run(at(0), at(0));
+  raw.prepare(`INSERT INTO connection_state (name, state, consecutive_failures, consecutive_successes, ever_succeeded, backoff_level, updated_at)
+    VALUES ('a', 'unknown', 3, 0, 0, 0, ?)`).run(at(0));
+  raw.prepare(`INSERT INTO outbox (channel, kind, dedupe_key, payload, created_at, next_attempt_at) VALUES ('alertmanager', 'test', 'k', ?, ?, ?)`)
+    .run(JSON.stringify({ target: 'http://am-1', body: { alerts: [1] } }), at(0), at(0));
+  raw.close();
+
+  const store = openStore(path);
+  const [row] = store.outboxLaneHeads(at(1));
+  assert.equal(row.target, 'http://am-1');
+  assert.deepEqual(row.payload, { alerts: [1] });
+  assert.equal(store.loadState('a').failureRun, 3);
+  store.close();
+});
