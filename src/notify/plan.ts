@@ -80,6 +80,14 @@ export function newSlot(start: string, intervalMs: number, now: string, previous
   return slot;
 }
 
+/**
+ * When slot k is due. Keys name the instant, not the slot number, so a changed interval (a reload) can neither
+ * reuse an already-sent key for a new reminder nor send one twice.
+ */
+function slotTime(start: string, intervalMs: number, slot: number): string {
+  return new Date(Date.parse(start) + slot * intervalMs).toISOString();
+}
+
 export function planIncidentNotifications(input: IncidentPlanInput): PlannedNotification[] {
   const { connection, change, current, now, policy } = input;
   const result: PlannedNotification[] = [];
@@ -106,11 +114,11 @@ export function planIncidentNotifications(input: IncidentPlanInput): PlannedNoti
     const incident: NotificationIncident = { state: current.state, openedAt: current.since, resolvedAt: null };
     const reminder = newSlot(incident.openedAt, policy.reminderIntervalMs, now, input.previousEvaluationAt);
     if (reminder !== null) {
-      result.push(planned('incident_reminder', `${incidentKey(connection, incident)}|reminder|${reminder}`, ['slack'], { incident }));
+      result.push(planned('incident_reminder', `${incidentKey(connection, incident)}|reminder|${slotTime(incident.openedAt, policy.reminderIntervalMs, reminder)}`, ['slack'], { incident }));
     }
     const resend = newSlot(incident.openedAt, policy.alertmanagerResendMs, now, input.previousEvaluationAt);
     if (resend !== null) {
-      result.push(planned('incident_reminder', `${incidentKey(connection, incident)}|am-firing|${resend}`, ['alertmanager'], { incident }));
+      result.push(planned('incident_reminder', `${incidentKey(connection, incident)}|am-firing|${slotTime(incident.openedAt, policy.alertmanagerResendMs, resend)}`, ['alertmanager'], { incident }));
     }
   }
   const resolved = input.lastResolved;
@@ -119,7 +127,7 @@ export function planIncidentNotifications(input: IncidentPlanInput): PlannedNoti
     const withinWindow = Date.parse(now) - Date.parse(resolved.resolvedAt) < policy.resolvedResendWindowMs;
     const resend = withinWindow ? newSlot(resolved.resolvedAt, policy.alertmanagerResendMs, now, input.previousEvaluationAt) : null;
     if (resend !== null) {
-      result.push(planned('incident_resolved', `${incidentKey(connection, resolved)}|am-resolved|${resend}`, ['alertmanager'], { incident: resolved }));
+      result.push(planned('incident_resolved', `${incidentKey(connection, resolved)}|am-resolved|${slotTime(resolved.resolvedAt, policy.alertmanagerResendMs, resend)}`, ['alertmanager'], { incident: resolved }));
     }
   }
   return result;
@@ -144,10 +152,13 @@ export function planEventNotification(
 ): PlannedNotification | null {
   const { details } = event;
   switch (event.kind) {
-    case 'tls_changed':
-      return planned('tls_changed', `${connection}|tls_changed|${facts.lastSuccessAt}|${JSON.stringify(details)}`, ALL_CHANNELS, { changes: facts.changes });
+    case 'tls_changed': {
+      // Once per protocol pair: a load balancer whose nodes alternate between TLS 1.3 and 1.2 warns once, not at every flip.
+      const protocol = details.protocol as { before?: unknown; after?: unknown } | undefined;
+      return planned('tls_changed', `${connection}|tls_changed|${String(protocol?.before)}>${String(protocol?.after)}`, ALL_CHANNELS, { changes: facts.changes });
+    }
     case 'identity_changed':
-      return planned('identity_changed', `${connection}|identity_changed|${facts.lastSuccessAt}|${String(details.after)}`, ALL_CHANNELS, { changes: facts.changes });
+      return planned('identity_changed', `${connection}|identity_changed|${String(details.before)}>${String(details.after)}`, ALL_CHANNELS, { changes: facts.changes });
     case 'cert_expiring':
       return planned('cert_expiring', `${connection}|cert_expiring|${String(details.notAfter)}`, ALL_CHANNELS, {
         certificate: { notAfter: String(details.notAfter), daysLeft: Number(details.daysLeft) },

@@ -1,6 +1,6 @@
 // Events besides state changes (SPEC section 6): pure, time injected.
 //   tls_changed       protocol, cipher or leaf certificate differ from the last ok probe (a downgrade notifies)
-//   identity_changed  the credentials now authenticate as someone else than at the last ok probe
+//   identity_changed  an ok probe authenticated as someone else than the last ok probe
 //   cert_expiring     the leaf certificate expires within certExpiryWarning — once per certificate
 //   token_expiring    auth.expiresAt is within tokenExpiryWarning — once per expiry date
 // "Once" is kept by an incident of the same kind: opened with the event, resolved when the certificate or
@@ -62,7 +62,9 @@ function identityOf(observation: ProbeObservation | null): string | null {
 }
 
 function identityChanged({ observation, outcome, lastOk }: EventInput): DetectedEvent | null {
-  if (outcome !== 'ok' && outcome !== 'identity_mismatch') return null;
+  // Only on ok: with `expect` set, authenticating as someone else is identity_mismatch, an auth failure with its own
+  // incident; and a failing probe never moves the last ok, so it would repeat the same event at every probe.
+  if (outcome !== 'ok') return null;
   const before = identityOf(lastOk);
   const after = identityOf(observation);
   if (!before || !after || before === after) return null;
