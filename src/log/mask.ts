@@ -69,7 +69,9 @@ export class SecretRegistry {
 function encodedForms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   // Without padding: the unpadded form is a prefix of the padded one, so it matches both.
-  return [value, bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url'), encodeURIComponent(value)];
+  // The form-field encoding (the oauth2 token request) also escapes !'()~ and spaces, which encodeURIComponent keeps.
+  const formField = new URLSearchParams({ s: value }).toString().slice(2);
+  return [value, bytes.toString('base64').replace(/=+$/, ''), bytes.toString('base64url'), encodeURIComponent(value), formField];
 }
 
 // `Authorization: Basic abc`, `"authorization":"Bearer xyz"`, `authorization=...`: the value after the scheme.

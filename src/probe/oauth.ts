@@ -32,16 +32,17 @@ export function tokenUsable(token: AccessToken | null, secretFingerprint: string
 }
 
 /** `invalid_client: Unauthorized` from an RFC 6749 error body; else the start of the body. Never echoes the request. */
-export function describeTokenError(status: number, body: string): string {
+export function describeTokenError(status: number, body: string, mask: (text: string) => string = (text) => text): string {
   try {
     const parsed = JSON.parse(body) as { error?: unknown; error_description?: unknown };
     if (typeof parsed.error === 'string') {
-      return typeof parsed.error_description === 'string' ? `${parsed.error}: ${parsed.error_description}` : parsed.error;
+      return mask(typeof parsed.error_description === 'string' ? `${parsed.error}: ${parsed.error_description}` : parsed.error);
     }
   } catch {
     // not JSON
   }
-  const text = body.replace(/\s+/g, ' ').trim().slice(0, 200);
+  // Masked before it is cut: a secret crossing the cut would otherwise survive as a prefix.
+  const text = mask(body.replace(/\s+/g, ' ').trim()).slice(0, 200);
   return text ? `HTTP ${status}: ${text}` : `HTTP ${status}`;
 }
 
@@ -63,7 +64,7 @@ export function parseTokenResponse(body: string, nowMs: number, secretFingerprin
 
 export async function fetchClientCredentialsToken(
   request: ClientCredentialsRequest,
-  options: { agent: Agents; timeoutMs: number; nowMs: () => number; secretFingerprint: string; userAgent: string },
+  options: { agent: Agents; timeoutMs: number; nowMs: () => number; secretFingerprint: string; userAgent: string; mask: (text: string) => string },
 ): Promise<TokenFetch> {
   const form: Record<string, string> = {
     grant_type: 'client_credentials',
@@ -86,7 +87,7 @@ export async function fetchClientCredentialsToken(
       timeout: { lookup: t, connect: t, secureConnect: t, send: t, response: t, read: t },
     });
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      return { ok: false, httpStatus: response.statusCode, error: describeTokenError(response.statusCode, response.body) };
+      return { ok: false, httpStatus: response.statusCode, error: describeTokenError(response.statusCode, response.body, options.mask) };
     }
     const token = parseTokenResponse(response.body, options.nowMs(), options.secretFingerprint);
     return token
@@ -95,7 +96,7 @@ export async function fetchClientCredentialsToken(
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'ERR_UNKNOWN';
     const phase = (error as { event?: string }).event;
-    return { ok: false, httpStatus: null, error: `${code}${phase ? ` (${phase})` : ''}: ${(error as Error).message}` };
+    return { ok: false, httpStatus: null, error: options.mask(`${code}${phase ? ` (${phase})` : ''}: ${(error as Error).message}`) };
   }
 }
 

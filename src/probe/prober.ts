@@ -123,7 +123,14 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
     const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0, secureContext: contextFor() });
     const fetched = await fetchClientCredentialsToken(
       { tokenUrl: auth.tokenUrl, clientId: auth.clientId, clientSecret, scope: auth.scope, audience: auth.audience },
-      { agent: { https: agent }, timeoutMs: connection.timeoutMs, nowMs: () => now().getTime(), secretFingerprint: fingerprint, userAgent: USER_AGENT },
+      {
+        agent: { https: agent },
+        timeoutMs: connection.timeoutMs,
+        nowMs: () => now().getTime(),
+        secretFingerprint: fingerprint,
+        userAgent: USER_AGENT,
+        mask: (text) => maskSecrets(text, secretForms(clientSecret, null)),
+      },
     );
     agent.destroy();
     observation.oauth = tokenResult(fetched);

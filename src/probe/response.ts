@@ -39,7 +39,15 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
 /** Every form a credential may take in a server's echo: as sent, the header value, and the base64 parts. */
 export function secretForms(secret: string | null, authorization: string | null): string[] {
   const forms: string[] = [];
-  if (secret) forms.push(secret, Buffer.from(secret).toString('base64').replace(/=+$/, ''), encodeURIComponent(secret));
+  if (secret) {
+    forms.push(
+      secret,
+      Buffer.from(secret).toString('base64').replace(/=+$/, ''),
+      encodeURIComponent(secret),
+      // As a form field (the oauth2 token request): application/x-www-form-urlencoded also escapes !'()~ and spaces.
+      new URLSearchParams({ s: secret }).toString().slice(2),
+    );
+  }
   if (authorization) {
     forms.push(authorization);
     const space = authorization.indexOf(' ');

@@ -136,3 +136,9 @@ test('maskValue keeps structure, survives cycles and turns dates into ISO string
     apiKey: '***',
   });
 });
+
+test('a secret echoed as an oauth2 form field (!\'()~ escaped) is masked too', () => {
+  const secrets = new SecretRegistry();
+  secrets.register("pa!ss'w(o)rd*~x");
+  assert.equal(secrets.maskIn('body: client_secret=pa%21ss%27w%28o%29rd*%7Ex&grant_type=client_credentials'), 'body: client_secret=***&grant_type=client_credentials');
+});
