@@ -1,7 +1,7 @@
 // Reads the YAML config, validates it against the schema and resolves defaults per connection.
 // Every problem is reported at once with its YAML path and line; secrets are not read here
 // (they are read at probe time, so a missing one is an outcome, not a config error).
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, duplicateNameIssues, type AuthConfig, type RawConfig, type SecretRef } from './schema.js';
@@ -214,6 +214,13 @@ function resolveConfig(raw: RawConfig, source: string): Config {
       }
     }
     const tls = { ...defaults.tls, ...entry.tls };
+    if (tls.caFile) {
+      try {
+        accessSync(tls.caFile, constants.R_OK);
+      } catch (error) {
+        warnings.push(`connection ${entry.name}: tls.caFile ${tls.caFile} is not readable (${(error as NodeJS.ErrnoException).code ?? 'error'}): its probes will fail until it is`);
+      }
+    }
     return {
       name: entry.name,
       url: base,

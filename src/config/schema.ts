@@ -2,11 +2,17 @@
 // printed by `authwatch schema` all come from here.
 import { z } from 'zod';
 import cron from 'node-cron';
-import { DURATION_PATTERN } from './duration.js';
+import { DURATION_PATTERN, parseDuration } from './duration.js';
 
 const duration = z
   .union([z.string().regex(DURATION_PATTERN, 'must be a duration such as 500ms, 15s, 5m, 1h or 14d'), z.literal(0)])
-  .describe('A duration: 500ms, 15s, 5m, 1h30m, 14d, or 0');
+  .describe('A duration: 500ms, 15s, 5m, 1h30m, 14d, or 0 (off)');
+/** A duration that must not be zero (a zero timeout fails every probe; a zero retention prunes everything). */
+const positiveDuration = z
+  .string()
+  .regex(DURATION_PATTERN, 'must be a duration such as 500ms, 15s, 5m, 1h or 14d')
+  .refine((text) => !DURATION_PATTERN.test(text) || parseDuration(text) > 0, 'must be longer than 0')
+  .describe('A duration greater than 0: 500ms, 15s, 5m, 1h30m, 14d');
 
 const schedule = z
   .string()
@@ -46,6 +52,9 @@ function checkProbeUrl(value: string, ctx: z.RefinementCtx): void {
   if (url.username || url.password) {
     ctx.addIssue({ code: 'custom', message: 'must not contain user:password@; put credentials under auth' });
   }
+  if (url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain a query (?…) or fragment (#…): give the base URL, and the API path under path' });
+  }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     ctx.addIssue({ code: 'custom', message: 'must use https (plain http is allowed only to a loopback address)' });
   } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
@@ -53,7 +62,21 @@ function checkProbeUrl(value: string, ctx: z.RefinementCtx): void {
   }
 }
 const probeUrl = z.string().superRefine(checkProbeUrl).describe('https base URL of the Jira site, e.g. https://acme.atlassian.net');
-const anyHttpUrl = z.string().url('must be a valid URL').describe('URL');
+/** An http(s) URL without user:password@ (Alertmanager, dashboard links): the URL is stored and shown, so no credentials. */
+function checkServiceUrl(value: string, ctx: z.RefinementCtx): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a valid URL' });
+    return;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+  if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain user:password@ (it would be stored and shown)' });
+}
+const serviceUrl = z.string().superRefine(checkServiceUrl).describe('http(s) URL');
+/** Where a secret is sent (the oauth2 token endpoint): the same rules as a Jira URL. */
+const secretReceivingUrl = z.string().superRefine(checkProbeUrl).describe('https URL (http only to a loopback address)');
 
 const basicAuth = z.strictObject({
   type: z.literal('basic'),
@@ -73,7 +96,7 @@ const headerAuth = z.strictObject({
 });
 const oauth2Auth = z.strictObject({
   type: z.literal('oauth2'),
-  tokenUrl: anyHttpUrl.describe('client-credentials token endpoint, e.g. https://auth.atlassian.com/oauth/token'),
+  tokenUrl: secretReceivingUrl.describe('client-credentials token endpoint, e.g. https://auth.atlassian.com/oauth/token'),
   clientId: z.string().min(1),
   clientSecret: secretRef,
   scope: z.string().optional(),
@@ -106,7 +129,7 @@ const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) 
 
 const probeSettings = {
   schedule: schedule.optional(),
-  timeout: duration.optional().describe('per-phase timeout of a probe'),
+  timeout: positiveDuration.optional().describe('per-phase timeout of a probe'),
   failureThreshold: z.number().int().min(1).optional().describe('consecutive failures before a state change'),
   recoveryThreshold: z.number().int().min(1).optional().describe('consecutive successes before recovered'),
   tls: tlsOptions.optional(),
@@ -126,22 +149,30 @@ export type ConnectionConfig = z.infer<typeof connectionSchema>;
 
 export const configSchema = z
   .strictObject({
-    server: z.strictObject({ listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9477').optional() }).optional(),
+    server: z
+      .strictObject({
+        listen: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9477')
+          .refine((text) => Number(text.slice(text.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0 to 65535')
+          .optional(),
+      })
+      .optional(),
     storage: z
       .strictObject({
         path: z.string().min(1).optional(),
-        retention: duration.optional().describe('probe rows older than this are pruned'),
+        retention: positiveDuration.optional().describe('probe rows older than this are pruned'),
       })
       .optional(),
     defaults: z.strictObject(probeSettings).optional(),
     alerting: z
       .strictObject({
         slack: z.strictObject({ webhookUrl: secretRef }).optional(),
-        alertmanager: z.strictObject({ urls: z.array(anyHttpUrl).min(1) }).optional(),
+        alertmanager: z.strictObject({ urls: z.array(serviceUrl).min(1) }).optional(),
         reminderInterval: duration.optional(),
         certExpiryWarning: duration.optional(),
         tokenExpiryWarning: duration.optional(),
-        dashboardUrl: anyHttpUrl.optional(),
+        dashboardUrl: serviceUrl.optional(),
       })
       .optional(),
     connections: z.array(connectionSchema).default([]),

@@ -2,6 +2,7 @@
 // so it becomes the credential_missing / credential_malformed outcome of that probe.
 import { readFileSync } from 'node:fs';
 import type { SecretRef } from './schema.js';
+import { checkSecretText } from './secret-text.js';
 
 export type SecretResult =
   | { ok: true; value: string }
@@ -29,15 +30,4 @@ export function readSecret(ref: SecretRef, env: Environment = process.env): Secr
   return checkSecretText(stripped, `secret file ${ref.file}`);
 }
 
-const CHARACTER_NAMES: Record<string, string> = { '\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', ' ': 'a space' };
-
-/** Any whitespace or control character inside a secret is reported, never silently fixed. */
-export function checkSecretText(value: string, where: string): SecretResult {
-  const bad = /[\s\p{Cc}]/u.exec(value);
-  if (bad) {
-    const name = CHARACTER_NAMES[bad[0]] ?? `control character U+${bad[0].codePointAt(0)!.toString(16).padStart(4, '0').toUpperCase()}`;
-    const position = bad.index === value.length - 1 ? 'at the end' : bad.index === 0 ? 'at the start' : `at position ${bad.index + 1} of ${value.length}`;
-    return { ok: false, status: 'malformed', problem: `${where} contains ${name} ${position}` };
-  }
-  return { ok: true, value };
-}
+export { checkSecretText, checkHeaderText } from './secret-text.js';

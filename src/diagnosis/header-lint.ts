@@ -1,6 +1,7 @@
 // Lints an Authorization header value offline (SPEC section 7): `authwatch explain-header` and `auth.type: header`.
 // Pure. Findings explain the problem and the fix; no message ever contains the header value, the decoded
 // credentials, the username or the secret — only their shape (lengths, positions, character kinds).
+import { SECRET_FORBIDDEN, SECRET_FORBIDDEN_ALL } from '../config/secret-text.js';
 
 export type LintCode =
   | 'not_base64'
@@ -40,8 +41,8 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const BASE64URL_ONLY = /[-_]/;
 
-const WHITESPACE_OR_CONTROL = /[\s\p{Cc}\p{Cf}]/u;
-const ALL_WHITESPACE_OR_CONTROL = /[\s\p{Cc}\p{Cf}]/gu;
+const WHITESPACE_OR_CONTROL = SECRET_FORBIDDEN;
+const ALL_WHITESPACE_OR_CONTROL = SECRET_FORBIDDEN_ALL;
 const KNOWN_OTHER_SCHEMES = ['Digest', 'Negotiate', 'NTLM', 'OAuth', 'JWT', 'Token', 'Bearer', 'Hawk', 'AWS4-HMAC-SHA256', 'ApiKey', 'SSWS'];
 
 export function lintAuthorizationHeader(value: string, deployment: LintDeployment): LintFinding[] {

@@ -5,7 +5,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AuthConfig, SecretRef } from '../config/schema.js';
 import type { Deployment } from '../config/load.js';
-import { checkSecretText, readSecret, type Environment, type SecretResult } from '../config/secrets.js';
+import { checkHeaderText, checkSecretText, readSecret, type Environment, type SecretResult } from '../config/secrets.js';
 import { lintAuthorizationHeader } from '../diagnosis/header-lint.js';
 import type { CredentialCheck } from './observation.js';
 
@@ -58,6 +58,10 @@ export function resolveCredential(auth: AuthConfig, deployment: Deployment, key:
   if (auth.type === 'oauth2') {
     return { check: { status: 'ok', problem: null, fingerprint, findings: [] }, secret: read.value, authorization: null };
   }
+  if (auth.type === 'bearer') {
+    const printable = checkHeaderText(read.value, 'the token');
+    if (!printable.ok) return unusable('malformed', printable.problem, fingerprint);
+  }
   const authorization = auth.type === 'basic' ? basicAuthorization(auth.username, read.value) : `Bearer ${read.value}`;
   // Advisory only: the header is built by authwatch, so findings explain a rejection but never block the probe.
   const findings = lintAuthorizationHeader(authorization, deployment).map((finding) => finding.code);
@@ -85,5 +89,7 @@ export function checkHeaderToken(value: string): string | null {
   const space = value.indexOf(' ');
   const token = space < 0 ? value : value.slice(space + 1);
   const checked = checkSecretText(token, 'the credential after the scheme');
-  return checked.ok ? null : checked.problem;
+  if (!checked.ok) return checked.problem;
+  const printable = checkHeaderText(value, 'the header value');
+  return printable.ok ? null : printable.problem;
 }
