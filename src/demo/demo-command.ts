@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../config/duration.js';
-import { loadConfigFile } from '../config/load.js';
+import { ConfigError, loadConfigFile, parseConfigText } from '../config/load.js';
+import { reportConfigError } from '../cli/validate.js';
 import { probeAndClassify, renderCheck } from '../cli/check.js';
 import { writeLine, EXIT_NOT_OK, EXIT_OK, type CliIO } from '../cli/io.js';
 import { Daemon } from '../daemon/daemon.js';
@@ -42,6 +43,14 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
     flipAfterMs = parseDuration(options.flipAfter);
   } catch (error) {
     writeLine(io.stderr, `authwatch: --flip-after ${(error as Error).message}`);
+    return 2;
+  }
+  // The options end up in the demo's config: check them with the config's own rules before anything starts.
+  try {
+    parseConfigText(JSON.stringify({ server: { listen: options.listen }, defaults: { schedule: options.schedule } }), 'demo options (--listen, --schedule)');
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    reportConfigError(error, io);
     return 2;
   }
   const world = await startWorld(io);
@@ -85,7 +94,6 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
     world.jira.setCredentials('acme', { apiToken: generateApiToken() });
     writeLine(io.stdout, `${time()}  simulated Jira: the API token used by cloud-api-token was revoked`);
   }, flipAfterMs);
-  world.slack.on('request', () => undefined);
   printSlackMessages(world.slack, io);
 
   return new Promise<number>((resolve) => {

@@ -424,7 +424,11 @@ export class SimulatedJira {
     };
     state.log.push(record);
     if (endpoint === 'oauth-token') {
-      void this.#tokenEndpoint(state, request, record).then((reply) => this.#send(response, record, reply));
+      // A client that goes away mid-request (a timed-out probe) must not take the server down with it.
+      this.#tokenEndpoint(state, request, record).then(
+        (reply) => this.#send(response, record, reply),
+        () => response.destroy(),
+      );
       return;
     }
     request.resume();
