@@ -34,7 +34,6 @@ export function incidentPolicy(alerting: AlertingConfig): IncidentPolicy {
   return {
     reminderIntervalMs: alerting.reminderIntervalMs,
     alertmanagerResendMs: alertmanager ? ALERTMANAGER_TIMING.resendIntervalMs : 0,
-    resolvedResendWindowMs: 0,
   };
 }
 
@@ -74,7 +73,6 @@ export function planNotifications(input: PlanInput, context: NotificationContext
     change: change ? { from: change.from, to: change.to, at: change.at, fromSince: before.since } : null,
     current: { state: next.state, since: next.since },
     previousEvaluationAt: before.lastProbeAt,
-    lastResolved: null,
     policy: incidentPolicy(context.alerting),
   });
   const outbox: NewOutboxItem[] = [];
@@ -118,8 +116,7 @@ export function sweepIncidents(store: Store, config: Config, notifiers: readonly
       change: null,
       current: { state: kind, since: state.state === kind ? state.since : incident.openedAt },
       previousEvaluationAt: previousSweepAt?.toISOString() ?? null,
-      lastResolved: null,
-      policy,
+        policy,
     });
     const facts = notificationFacts(connection, latest.observation, latest, state, store.lastOkProbe(connection.name)?.observation ?? null, now);
     for (const plan of planned) items.push(...rows(plan, facts, notifiers, now, { incident: { id: incident.id } }));

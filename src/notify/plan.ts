@@ -1,7 +1,7 @@
 // Which notifications a cycle produces. Pure: data in, data out, no clock, no I/O.
 //
 // Every planned notification has a dedupe key derived only from recorded facts (connection, incident
-// state and opening time, a slot number, a notAfter...), so planning the same cycle twice — after a
+// state and opening time, a slot's due time, a notAfter...), so planning the same cycle twice — after a
 // crash, a restart, or on every evaluation while an incident stays open — can never enqueue it twice:
 // the outbox keeps the first row with a key and ignores the rest.
 //
@@ -43,8 +43,6 @@ export interface IncidentPolicy {
   reminderIntervalMs: number;
   /** Alertmanager firing alerts are re-sent this often while an incident is open (0 = never). */
   alertmanagerResendMs: number;
-  /** Resolved alerts are re-sent to Alertmanager for this long after the resolve (0 = only once). */
-  resolvedResendWindowMs: number;
 }
 
 export interface IncidentPlanInput {
@@ -57,8 +55,6 @@ export interface IncidentPlanInput {
   current: { state: AuthState; since: string | null };
   /** When this connection was last evaluated before now; null when unknown (then the current slot is planned). */
   previousEvaluationAt: string | null;
-  /** The incident resolved most recently, when the daemon knows it; drives Alertmanager resolved re-sends. */
-  lastResolved: NotificationIncident | null;
   policy: IncidentPolicy;
 }
 
@@ -119,15 +115,6 @@ export function planIncidentNotifications(input: IncidentPlanInput): PlannedNoti
     const resend = newSlot(incident.openedAt, policy.alertmanagerResendMs, now, input.previousEvaluationAt);
     if (resend !== null) {
       result.push(planned('incident_reminder', `${incidentKey(connection, incident)}|am-firing|${slotTime(incident.openedAt, policy.alertmanagerResendMs, resend)}`, ['alertmanager'], { incident }));
-    }
-  }
-  const resolved = input.lastResolved;
-  // A resolved re-send for the same alert name as an open incident would resolve that incident's alert.
-  if (resolved?.resolvedAt && resolved.state !== current.state && policy.resolvedResendWindowMs > 0) {
-    const withinWindow = Date.parse(now) - Date.parse(resolved.resolvedAt) < policy.resolvedResendWindowMs;
-    const resend = withinWindow ? newSlot(resolved.resolvedAt, policy.alertmanagerResendMs, now, input.previousEvaluationAt) : null;
-    if (resend !== null) {
-      result.push(planned('incident_resolved', `${incidentKey(connection, resolved)}|am-resolved|${slotTime(resolved.resolvedAt, policy.alertmanagerResendMs, resend)}`, ['alertmanager'], { incident: resolved }));
     }
   }
   return result;

@@ -71,12 +71,6 @@ export function initialState(): ConnectionState {
   };
 }
 
-const BAD_STATES: ReadonlySet<AuthState> = new Set(['failing', 'regressed', 'unreachable']);
-
-export function isBadState(state: AuthState): boolean {
-  return BAD_STATES.has(state);
-}
-
 /** The state one more probe leads to, and the change it makes (null when the state stays). */
 export function advance(prev: ConnectionState, probe: ProbeResult, policy: StatePolicy): Advance {
   const at = normaliseInstant(probe.at);

@@ -6,7 +6,7 @@ import { buildNotifiers, outboxEntriesFor } from '../../src/notify/registry.js';
 import { MemoryOutbox } from '../../src/notify/memory-outbox.js';
 import { CONNECTION } from '../support/slack-notifications.js';
 
-const POLICY = { reminderIntervalMs: 3_600_000, alertmanagerResendMs: 300_000, resolvedResendWindowMs: 900_000 };
+const POLICY = { reminderIntervalMs: 3_600_000, alertmanagerResendMs: 300_000 };
 
 function incident(patch: Partial<IncidentPlanInput>): IncidentPlanInput {
   return {
@@ -15,7 +15,6 @@ function incident(patch: Partial<IncidentPlanInput>): IncidentPlanInput {
     change: null,
     current: { state: 'ok', since: '2025-03-01T00:00:00.000Z' },
     previousEvaluationAt: null,
-    lastResolved: null,
     policy: POLICY,
     ...patch,
   };
@@ -83,20 +82,6 @@ test('Alertmanager firing alerts are re-sent every resend interval while open', 
   assert.deepEqual(at('2025-03-04T10:04:59.000Z', '2025-03-04T10:04:00.000Z'), []);
   assert.deepEqual(at('2025-03-04T10:05:00.000Z', '2025-03-04T10:04:00.000Z'), ['incident_reminder sf|unreachable|2025-03-04T10:00:00.000Z|am-firing|2025-03-04T10:05:00.000Z [alertmanager]']);
   assert.deepEqual(at('2025-03-04T10:10:30.000Z', '2025-03-04T10:05:00.000Z'), ['incident_reminder sf|unreachable|2025-03-04T10:00:00.000Z|am-firing|2025-03-04T10:10:00.000Z [alertmanager]']);
-});
-
-test('resolved alerts are re-sent to Alertmanager for a few minutes after the resolve, unless the same state is open again', () => {
-  const lastResolved = { state: 'regressed' as const, openedAt: '2025-03-04T10:00:00.000Z', resolvedAt: '2025-03-04T12:00:00.000Z' };
-  const at = (now: string, previous: string, state: 'ok' | 'regressed' = 'ok') =>
-    summary(planIncidentNotifications(incident({ now, previousEvaluationAt: previous, lastResolved, current: { state, since: '2025-03-04T12:00:00.000Z' } })));
-  assert.deepEqual(at('2025-03-04T12:05:00.000Z', '2025-03-04T12:04:00.000Z'), ['incident_resolved sf|regressed|2025-03-04T10:00:00.000Z|am-resolved|2025-03-04T12:05:00.000Z [alertmanager]']);
-  assert.deepEqual(at('2025-03-04T12:10:00.000Z', '2025-03-04T12:09:00.000Z'), ['incident_resolved sf|regressed|2025-03-04T10:00:00.000Z|am-resolved|2025-03-04T12:10:00.000Z [alertmanager]']);
-  assert.deepEqual(at('2025-03-04T12:15:00.000Z', '2025-03-04T12:14:00.000Z'), [], 'the window is over');
-  assert.deepEqual(
-    at('2025-03-04T12:05:00.000Z', '2025-03-04T12:04:00.000Z', 'regressed').filter((line) => line.includes('am-resolved')),
-    [],
-    'a resolved re-send would end the new incident\'s alert',
-  );
 });
 
 test('planning the same cycle twice enqueues each notification once per channel and target', () => {

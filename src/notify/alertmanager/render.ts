@@ -27,8 +27,6 @@ export const ALERTMANAGER_TIMING = {
   resendIntervalMs: 5 * 60_000,
   /** A firing alert stays firing this long after it was sent (3 re-sends may be lost). */
   firingValidityMs: 15 * 60_000,
-  /** A resolved alert is re-sent for this long after the resolve, so every replica's last firing is overridden. */
-  resolvedResendWindowMs: 15 * 60_000,
 } as const;
 
 export type AlertName =
