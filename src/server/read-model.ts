@@ -39,7 +39,7 @@ export interface ConnectionView {
   lastProbeAt: string | null;
   lastSuccessAt: string | null;
   consecutiveFailures: number;
-  /** From the last probe that reached TLS; null before that or for http:// loopback URLs. */
+  /** From the last probe; null when it did not get as far as a TLS handshake (DNS, connect) or for http:// loopback URLs. */
   tls: TlsSummaryView | null;
 }
 
