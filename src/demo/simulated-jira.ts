@@ -795,9 +795,3 @@ function safeJsonObject(text: string): Record<string, string> {
   return {};
 }
 
-/** Shorthand: a started simulated Jira with the given tenants. */
-export async function startSimulatedJira(options: SimulatedJiraOptions): Promise<SimulatedJira> {
-  const jira = new SimulatedJira(options);
-  await jira.start();
-  return jira;
-}

@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import type { Connection, TlsVersion } from '../config/load.js';
+import type { Connection } from '../config/load.js';
 import { VERSION } from '../version.js';
+import { protocolRank } from './tls.js';
 import type { ProbeObservation, ProbeTimings, ProbeError } from './observation.js';
 import { resolveCredential } from './credentials.js';
 import { openConnection, errorFrom } from './connect.js';
@@ -32,7 +33,6 @@ export interface Prober {
 }
 
 const USER_AGENT = `authwatch/${VERSION}`;
-const TLS_VERSION_ORDER: TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 /** Seconds to the microsecond: the clock is not more precise than that, and float noise helps nobody. */
 export function roundTimings(timings: ProbeTimings): ProbeTimings {
@@ -55,7 +55,7 @@ export function emptyTimings(): ProbeTimings {
 export function buildSecureContext(settings: Connection['tls']): tls.SecureContext {
   const options: tls.SecureContextOptions = { minVersion: settings.minVersion };
   if (settings.maxVersion) options.maxVersion = settings.maxVersion;
-  if (TLS_VERSION_ORDER.indexOf(settings.minVersion) < TLS_VERSION_ORDER.indexOf('TLSv1.2')) options.ciphers = 'DEFAULT:@SECLEVEL=0';
+  if (protocolRank(settings.minVersion) < protocolRank('TLSv1.2')) options.ciphers = 'DEFAULT:@SECLEVEL=0';
   if (settings.caFile) {
     let extra: string;
     try {

@@ -83,7 +83,12 @@ export function earliestNotAfter(chain: PeerCertificate[]): string | null {
 
 const PROTOCOL_RANK: Record<string, number> = { SSLv3: 0, TLSv1: 1, 'TLSv1.1': 2, 'TLSv1.2': 3, 'TLSv1.3': 4 };
 
-/** True when `after` is an older protocol than `before` (TLSv1.3 → TLSv1.2). An unknown name ranks lowest. */
+/** Older protocols rank lower; an unknown name ranks lowest. */
+export function protocolRank(protocol: string | null): number {
+  return PROTOCOL_RANK[protocol ?? ''] ?? -1;
+}
+
+/** True when `after` is an older protocol than `before` (TLSv1.3 → TLSv1.2). */
 export function isProtocolDowngrade(before: string | null, after: string | null): boolean {
-  return (PROTOCOL_RANK[after ?? ''] ?? -1) < (PROTOCOL_RANK[before ?? ''] ?? -1);
+  return protocolRank(after) < protocolRank(before);
 }
