@@ -2,7 +2,8 @@
 // would each compute the next match at every boundary, a second of CPU in one burst). A tick fans out to the
 // schedule's connections; each waits for its fixed offset inside the spread window (so thousands of connections
 // on one schedule don't fire in the same millisecond), then for a place under the global concurrency cap, then
-// runs the cycle. A connection's tick is skipped while its previous cycle still runs.
+// runs the cycle. A connection's tick is skipped while a cycle of that name still runs, including one started
+// under a schedule that a reload has since changed or removed.
 import cron, { type ScheduledTask } from 'node-cron';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { spreadOffsetMs } from './spread.js';
@@ -26,11 +27,14 @@ export interface ScheduledJob {
 interface Entry {
   job: ScheduledJob;
   offsetMs: number;
-  /** The cycle, from the tick until it ends: waiting for a place under the cap, then running. */
-  running: Promise<void> | null;
-  /** Whether the cycle has got its place and started (a queued one may be dropped at stop and never settle). */
-  started: boolean;
   pendingTimer: NodeJS.Timeout | null;
+}
+
+/** A cycle from its tick's timer until it ends: waiting for a place under the cap, then running. */
+interface Cycle {
+  done: Promise<void>;
+  /** Whether it got its place and started (a queued one may be dropped at stop and never settle). */
+  started: boolean;
 }
 
 interface CronGroup {
@@ -42,6 +46,8 @@ interface CronGroup {
 
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
+  /** Cycles in progress by connection name; outlives the entry, so a rescheduled connection never runs twice at once. */
+  private readonly cycles = new Map<string, Cycle>();
   /** Schedule expression → its one node-cron task. */
   private readonly groups = new Map<string, CronGroup>();
   private readonly limit: LimitFunction;
@@ -80,20 +86,20 @@ export class Scheduler {
     for (const entry of this.entries.values()) if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
     this.limit.clearQueue();
     // Cycles still waiting for a place were dropped by clearQueue (their promises never settle): only started ones count.
-    const running = [...this.entries.values()].filter((entry) => entry.running && entry.started);
+    const running = [...this.cycles].filter(([, cycle]) => cycle.started);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), graceMs);
     });
-    const result = await Promise.race([Promise.allSettled(running.map((entry) => entry.running)).then(() => 'done' as const), timeout]);
+    const result = await Promise.race([Promise.allSettled(running.map(([, cycle]) => cycle.done)).then(() => 'done' as const), timeout]);
     clearTimeout(timer);
     for (const group of this.groups.values()) await group.task.destroy();
-    return result === 'done' ? [] : running.filter((entry) => entry.started).map((entry) => entry.job.name);
+    return result === 'done' ? [] : running.filter(([name, cycle]) => this.cycles.get(name) === cycle).map(([name]) => name);
   }
 
   private add(job: ScheduledJob): void {
     const group = this.groupFor(job.schedule);
-    const entry: Entry = { job, offsetMs: spreadOffsetMs(job.name, group.periodMs, this.options.maxSpreadMs), running: null, started: false, pendingTimer: null };
+    const entry: Entry = { job, offsetMs: spreadOffsetMs(job.name, group.periodMs, this.options.maxSpreadMs), pendingTimer: null };
     this.entries.set(job.name, entry);
     group.members.add(job.name);
   }
@@ -128,25 +134,28 @@ export class Scheduler {
   private tick(name: string, scheduledAt: Date): void {
     const entry = this.entries.get(name);
     if (!entry || this.stopped) return;
-    if (entry.running || entry.pendingTimer) {
+    if (this.cycles.has(name) || entry.pendingTimer) {
       this.options.onSkippedOverlap(name);
       return;
     }
     const plannedStart = scheduledAt.getTime() + entry.offsetMs;
     entry.pendingTimer = setTimeout(() => {
       entry.pendingTimer = null;
-      if (this.stopped || this.entries.get(name) !== entry) return;
-      entry.running = this.limit(async () => {
-        if (this.stopped) return;
-        entry.started = true;
+      if (this.stopped || this.entries.get(name) !== entry || this.cycles.has(name)) return;
+      const cycle: Cycle = { done: Promise.resolve(), started: false };
+      cycle.done = this.limit(async () => {
+        // The job of this name now: a reload may have replaced it, or removed it while this cycle queued.
+        const job = this.entries.get(name)?.job;
+        if (this.stopped || !job) return;
+        cycle.started = true;
         this.options.onStartDelay(Math.max(0, this.now() - plannedStart) / 1000);
-        await entry.job.run();
+        await job.run();
       })
         .catch((error: unknown) => this.options.onError(name, error))
         .finally(() => {
-          entry.running = null;
-          entry.started = false;
+          if (this.cycles.get(name) === cycle) this.cycles.delete(name);
         });
+      this.cycles.set(name, cycle);
     }, Math.max(0, plannedStart - this.now()));
   }
 }

@@ -83,3 +83,78 @@ test('jobs on one schedule share one cron task and all run; a removed job stops,
   await scheduler.stop(1000);
   assert.equal(cron.getTasks().size, tasksBefore, 'stop destroys the cron tasks');
 });
+
+/** A job that runs until the test lets it finish, recording how many runs of it overlap. */
+function gatedJob(name: string) {
+  const state = { started: 0, finished: 0, running: 0, maxRunning: 0, release: () => {} };
+  let gate = new Promise<void>((resolve) => (state.release = resolve));
+  const job = (schedule: string) => ({
+    name,
+    schedule,
+    run: async () => {
+      state.started++;
+      state.running++;
+      state.maxRunning = Math.max(state.maxRunning, state.running);
+      await gate;
+      state.running--;
+      state.finished++;
+      gate = Promise.resolve();
+    },
+  });
+  return { state, job };
+}
+
+/** After a failed assertion too: no cron task or gated run may keep the test process alive. */
+async function cleanUp(scheduler: Scheduler, state: { release: () => void }): Promise<void> {
+  state.release();
+  if (!stoppedSchedulers.has(scheduler)) await scheduler.stop(0);
+}
+const stoppedSchedulers = new WeakSet<Scheduler>();
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+test('a schedule changed while its probe runs: the new schedule skips until the old run ends, and stop waits for it', async (t) => {
+  const skipped: string[] = [];
+  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: (name) => skipped.push(name), onError: () => {} });
+  const { state, job } = gatedJob('jira-prod');
+  t.after(() => cleanUp(scheduler, state));
+  scheduler.sync([job('* * * * * *')]);
+  await until(() => state.started === 1, 'the first run');
+
+  scheduler.sync([job('*/1 * * * * *')]);
+  await until(() => skipped.includes('jira-prod'), "a tick of the new schedule during the old schedule's run");
+  assert.equal(state.started, 1, 'the rescheduled connection must not start a second run while the first one is in flight');
+
+  let stopped = false;
+  stoppedSchedulers.add(scheduler);
+  const stopping = scheduler.stop(10_000).then((names) => {
+    stopped = true;
+    return names;
+  });
+  await sleep(300);
+  assert.equal(stopped, false, 'stop() must wait for the run started under the old schedule');
+  state.release();
+  assert.deepEqual(await stopping, []);
+  assert.equal(state.finished, 1);
+  assert.equal(state.maxRunning, 1);
+});
+
+test('a connection removed while its probe runs is still reported by stop() when the grace runs out', async (t) => {
+  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: () => {} });
+  const { state, job } = gatedJob('jira-old');
+  t.after(() => cleanUp(scheduler, state));
+  scheduler.sync([job('* * * * * *')]);
+  await until(() => state.started === 1, 'the first run');
+  scheduler.sync([]);
+  assert.deepEqual(scheduler.names(), []);
+  stoppedSchedulers.add(scheduler);
+  assert.deepEqual(await scheduler.stop(200), ['jira-old'], 'the removed connection is still running and must be named');
+  state.release();
+  await until(() => state.finished === 1, 'the run to end');
+});
