@@ -1,4 +1,5 @@
-// Pumps the outbox through the notifiers: the head of each (channel, target) lane, one at a time, in order.
+// Pumps the outbox through the notifiers: the head of each (channel, target) lane, one at a time, in order;
+// each lane at its own pace, so a slow Alertmanager holds back only its own lane.
 // A row is marked delivered only after the channel accepted it; retries back off exponentially and honour
 // Retry-After; a rejection (4xx other than 429) fails the row at once; a row older than maxAge gives up.
 import { formatDuration } from '../config/duration.js';
@@ -74,7 +75,7 @@ export interface DispatcherOptions {
   retry?: Partial<RetryPolicy>;
   /** How often start()'s timer looks for due rows; wake() looks at once. */
   pollIntervalMs?: number;
-  /** Rows asked for per round, and rounds per pass. */
+  /** Rows asked for at a time, and sends per lane per pass. */
   batchLimit?: number;
   /** For authwatch_notifications_total{channel,result}. */
   onResult?: (channel: Channel, result: DeliveryOutcome) => void;
@@ -103,6 +104,8 @@ export class Dispatcher {
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  /** Set by stop(): the pass in progress starts no new send. */
+  private stopped = false;
 
   constructor(options: DispatcherOptions) {
     this.options = options;
@@ -115,8 +118,9 @@ export class Dispatcher {
   }
 
   /**
-   * Delivers every due lane head, then the next heads, until nothing is due (at most batchLimit rounds).
-   * With `now`, every decision uses that instant (tests at fixed instants); otherwise the clock.
+   * Drains every due lane, each at its own pace: a lane's next head is sent as soon as its previous send is
+   * recorded, until nothing in it is due (at most batchLimit sends per lane). A lane that becomes due meanwhile
+   * joins the pass. With `now`, every decision uses that instant (tests at fixed instants); otherwise the clock.
    */
   runOnce(now?: Date): Promise<DispatchSummary> {
     const pass = this.chain.then(() => this.pass(now));
@@ -127,6 +131,7 @@ export class Dispatcher {
   /** Starts the timer: a pass now, then every pollIntervalMs. The timer does not keep the process alive. */
   start(): void {
     this.running = true;
+    this.stopped = false;
     this.schedule(0);
   }
 
@@ -135,9 +140,10 @@ export class Dispatcher {
     if (this.running) this.schedule(0);
   }
 
-  /** Stops the timer and waits for the pass in progress (a send in flight finishes and is recorded). */
+  /** Stops the timer and waits for the sends in flight to finish and be recorded; no further send starts. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.chain;
@@ -162,22 +168,37 @@ export class Dispatcher {
   private async pass(fixedNow: Date | undefined): Promise<DispatchSummary> {
     const time = () => fixedNow ?? this.clock();
     const summary: DispatchSummary = { delivered: 0, retried: 0, failed: 0 };
+    /** Lanes already drained or draining in this pass: one loop per lane, so never two sends of one row at once. */
+    const lanes = new Set<string>();
     const attempted = new Set<number>();
-    for (let round = 0; round < this.batchLimit; round++) {
-      const heads = new Map<string, OutboxItem>();
-      for (const item of this.outbox.due(time(), this.batchLimit)) {
-        const lane = `${item.channel}\u0000${item.target}`;
-        if (!heads.has(lane) && !attempted.has(item.id)) heads.set(lane, item);
+    const loops: Promise<void>[] = [];
+    let failure: { error: unknown } | null = null;
+
+    const nextHead = (heads: readonly OutboxItem[], lane: string) => heads.find((item) => laneOf(item) === lane && !attempted.has(item.id));
+    const drain = async (lane: string, first: OutboxItem): Promise<void> => {
+      let item: OutboxItem | undefined = first;
+      for (let sends = 0; item && !this.stopped && sends < this.batchLimit; sends++) {
+        attempted.add(item.id);
+        summary[await this.attempt(item, this.notifiers(), time)]++;
+        if (this.stopped) return;
+        const heads = this.outbox.due(time(), this.batchLimit);
+        startLanes(heads);
+        item = nextHead(heads, lane);
       }
-      if (heads.size === 0) break;
-      const notifiers = this.notifiers();
-      await Promise.all(
-        [...heads.values()].map(async (item) => {
-          attempted.add(item.id);
-          summary[await this.attempt(item, notifiers, time)]++;
-        }),
-      );
-    }
+    };
+    const startLanes = (heads: readonly OutboxItem[]) => {
+      for (const item of heads) {
+        const lane = laneOf(item);
+        if (this.stopped || lanes.has(lane) || attempted.has(item.id)) continue;
+        lanes.add(lane);
+        loops.push(drain(lane, item).catch((error: unknown) => void (failure ??= { error })));
+      }
+    };
+
+    if (!this.stopped) startLanes(this.outbox.due(time(), this.batchLimit));
+    // Lanes may join while earlier ones run; every loop settles before the pass ends (or reports a failure).
+    for (let index = 0; index < loops.length; index++) await loops[index];
+    if (failure) throw (failure as { error: unknown }).error;
     if (summary.delivered + summary.retried + summary.failed > 0) this.options.onPass?.(summary);
     return summary;
   }
@@ -215,6 +236,10 @@ export class Dispatcher {
     this.options.onAttempt?.({ id: item.id, channel: item.channel, target: displayTarget(item.target), attempts: item.attempts + 1, outcome, reason, nextAttemptAt });
     return outcome;
   }
+}
+
+function laneOf(item: Pick<OutboxItem, 'channel' | 'target'>): string {
+  return `${item.channel}\u0000${item.target}`;
 }
 
 async function deliverSafely(notifier: Notifier, payload: unknown): Promise<DeliveryResult> {

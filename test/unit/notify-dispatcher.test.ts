@@ -168,3 +168,112 @@ test('decideRetry: the back-off is capped at 5 minutes, and the next attempt nev
   const nearEnd = decideRetry(created, { kind: 'retry', afterMs: 3_600_000, reason: 'x' }, at(86_000_000), DEFAULT_RETRY_POLICY);
   assert.deepEqual(nearEnd, { action: 'retry', attempts: 21, nextAttemptAt: at(86_400_000) });
 });
+
+/** A channel whose sends each wait until the test releases them (or until the gate is opened for good). */
+function gatedNotifier(channel: Channel, target: string) {
+  const sent: unknown[] = [];
+  const waiting: (() => void)[] = [];
+  let open = false;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const notifier: Notifier = {
+    channel,
+    target,
+    render: (n) => n,
+    async deliver(payload) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      if (!open) await new Promise<void>((resolve) => waiting.push(resolve));
+      inFlight--;
+      sent.push(payload);
+      return { kind: 'delivered' };
+    },
+  };
+  return {
+    notifier,
+    sent,
+    inFlight: () => inFlight,
+    maxInFlight: () => maxInFlight,
+    releaseOne: () => waiting.shift()?.(),
+    openGate: () => {
+      open = true;
+      for (const resolve of waiting.splice(0)) resolve();
+    },
+  };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited++) {
+    if (waited > 2000) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+test('lanes are independent: a slow Alertmanager does not hold Slack to one row per answer', async (t) => {
+  const alertmanager = gatedNotifier('alertmanager', 'http://am:9093');
+  const slack = scriptedNotifier('slack', 'webhook');
+  const { dispatcher, add, outbox } = setup([alertmanager.notifier, slack]);
+  t.after(() => alertmanager.openGate());
+  add('alertmanager', 'http://am:9093', 'firing');
+  for (const text of ['opened', 'reminder', 'resolved']) add('slack', 'webhook', text);
+  add('alertmanager', 'http://am:9093', 'resolved');
+  add('slack', 'webhook', 'opened again');
+
+  const pass = dispatcher.runOnce(T0);
+  await until(() => slack.sent.length === 4, 'every Slack row while the first Alertmanager send hangs');
+  assert.deepEqual(slack.sent, ['opened', 'reminder', 'resolved', 'opened again'], 'Slack keeps its order');
+  assert.deepEqual(alertmanager.sent, []);
+  assert.equal(alertmanager.inFlight(), 1);
+
+  alertmanager.releaseOne();
+  await until(() => alertmanager.sent.length === 1 && alertmanager.inFlight() === 1, 'the second Alertmanager send');
+  alertmanager.releaseOne();
+  assert.deepEqual(await pass, { delivered: 6, retried: 0, failed: 0 });
+  assert.deepEqual(alertmanager.sent, ['firing', 'resolved'], 'Alertmanager keeps its order');
+  assert.equal(alertmanager.maxInFlight(), 1, 'one send at a time in the slow lane');
+  assert.equal(slack.maxInFlight(), 1, 'one send at a time in the fast lane');
+  assert.ok(outbox.list().every((row) => row.status === 'delivered'));
+});
+
+test('stop() lets the send in flight finish and be recorded, and starts no further one', async (t) => {
+  const slack = gatedNotifier('slack', 'webhook');
+  const outbox = new MemoryOutbox();
+  const results: string[] = [];
+  const dispatcher = new Dispatcher({ outbox, notifiers: () => [slack.notifier], clock: () => T0, onResult: (channel, result) => results.push(`${channel}:${result}`) });
+  t.after(() => slack.openGate());
+  for (const index of [1, 2, 3]) outbox.enqueue({ channel: 'slack', target: 'webhook', payload: index, dedupeKey: `k${index}` }, T0);
+  dispatcher.start();
+  await until(() => slack.inFlight() === 1, 'the first send');
+
+  const stopping = dispatcher.stop();
+  slack.openGate();
+  await stopping;
+  assert.deepEqual(slack.sent, [1], 'only the send that was in flight when stop() was called');
+  assert.deepEqual(results, ['slack:delivered'], 'and it was recorded');
+  assert.deepEqual(outbox.list().map((row) => row.status), ['delivered', 'pending', 'pending']);
+});
+
+test('a lane whose result cannot be recorded fails the pass only after every other lane has settled', async (t) => {
+  const alertmanager = gatedNotifier('alertmanager', 'http://am:9093');
+  const slack = scriptedNotifier('slack', 'webhook');
+  const outbox = new MemoryOutbox();
+  const markDelivered = outbox.markDelivered.bind(outbox);
+  outbox.markDelivered = (id, at) => {
+    if (outbox.list().find((row) => row.id === id)?.channel === 'slack') throw new Error('database is locked');
+    markDelivered(id, at);
+  };
+  const dispatcher = new Dispatcher({ outbox, notifiers: () => [alertmanager.notifier, slack] });
+  t.after(() => alertmanager.openGate());
+  outbox.enqueue({ channel: 'alertmanager', target: 'http://am:9093', payload: 'firing', dedupeKey: 'a' }, T0);
+  outbox.enqueue({ channel: 'slack', target: 'webhook', payload: 'opened', dedupeKey: 's' }, T0);
+
+  let settled = false;
+  const pass = dispatcher.runOnce(T0);
+  void pass.catch(() => undefined).finally(() => (settled = true));
+  await until(() => slack.sent.length === 1 && alertmanager.inFlight() === 1, 'both lanes to have sent');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(settled, false, 'the pass must not end while an Alertmanager send is in flight (the next pass could send it again)');
+  alertmanager.openGate();
+  await assert.rejects(pass, /database is locked/);
+  assert.equal(outbox.list()[0].status, 'delivered');
+});
