@@ -33,8 +33,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
       reportConfigError(error, io);
       return EXIT_CONFIG_ERROR;
     }
-    const code = (error as NodeJS.ErrnoException).code;
-    const message = error instanceof StoreError ? error.message : code === 'EADDRINUSE' ? `cannot listen: ${(error as Error).message} (is another authwatch running? change server.listen)` : (error as Error).message;
+    const message = startFailureMessage(error);
     logger.error('authwatch could not start', { error: message });
     writeLine(io.stderr, `authwatch: ${logger.secrets.maskIn(message)}`);
     return EXIT_NOT_OK;
@@ -45,8 +44,11 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
       logger.info('SIGHUP: reloading the config');
       daemon.reload();
     };
+    // Without a handler a SIGHUP racing the shutdown (logrotate, a config deploy) would kill the process mid-flush.
+    const ignoreHangup = () => logger.info('SIGHUP ignored: shutting down');
     const onStop = (signal: NodeJS.Signals) => {
       logger.info(`${signal}: shutting down`);
+      process.on('SIGHUP', ignoreHangup);
       process.off('SIGHUP', onHangup);
       process.off('SIGTERM', onStop);
       process.off('SIGINT', onStop);
@@ -63,4 +65,13 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
   });
+}
+
+/** The one line saying why the daemon could not start (config errors are reported separately). */
+function startFailureMessage(error: unknown): string {
+  if (error instanceof StoreError) return error.message;
+  const message = (error as Error)?.message ?? String(error);
+  const cause = (error as { cause?: NodeJS.ErrnoException })?.cause;
+  const code = cause?.code ?? (error as NodeJS.ErrnoException)?.code;
+  return code === 'EADDRINUSE' ? `${message} (is another authwatch running?)` : message;
 }

@@ -18,6 +18,7 @@ import { planNotifications, sweepIncidents } from './notifications.js';
 import { StoreOutbox } from './store-outbox.js';
 import { ownedBy, type Shard } from './shard.js';
 import type { Diagnosis } from '../diagnosis/types.js';
+import type { Channel } from '../notify/types.js';
 import type { StateChange } from '../state/types.js';
 
 export interface DaemonOptions {
@@ -47,6 +48,8 @@ export class Daemon {
   /** The running config's connections by name (a tick looks its connection up; 10,000 ticks a minute). */
   private connectionsByName = new Map<string, Connection>();
   private notifiers: readonly Notifier[] = [];
+  /** The configured channels: the only ones with an authwatch_outbox_pending series. */
+  private channels: readonly Channel[] = [];
   /** What every cycle needs; rebuilt when a config is applied. */
   private deps: CycleDeps | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -64,7 +67,10 @@ export class Daemon {
     private server: HttpServerHandle | null,
   ) {}
 
-  /** Loads the config (throws ConfigError), opens and migrates the database (throws StoreError), starts everything. */
+  /**
+   * Loads the config (throws ConfigError), opens and migrates the database (throws StoreError), listens (throws
+   * the listen error), then starts probing. A failure leaves nothing running: no probe, timer or open database.
+   */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const settings = { concurrency: 32, maxSpreadMs: 60_000, shutdownGraceMs: 10_000, sweepIntervalMs: 30_000, ...options };
     const { logger } = options;
@@ -97,30 +103,36 @@ export class Daemon {
       onError: (error) => logger.error('outbox pass failed', { error }),
     });
     daemon = new Daemon(config, settings, store, metrics, scheduler, dispatcher, null);
-    daemon.apply(config);
-    metrics.configReloaded(true, now());
-    for (const warning of config.warnings) logger.warn(warning);
-
-    daemon.server = await startHttpServer({
-      host: config.listen.host,
-      port: config.listen.port,
-      metrics,
-      readModel: readModelOverStore(store),
-      isReady: () => daemon!.ready,
-      isAlive: () => !daemon!.stopping,
-      logger,
-      secrets: logger.secrets,
-    });
-    dispatcher.start();
-    daemon.startMaintenance();
-    daemon.ready = true;
+    const started = daemon;
+    try {
+      // Listen first: a taken port must stop the start before any probe is scheduled.
+      started.server = await startHttpServer({
+        host: config.listen.host,
+        port: config.listen.port,
+        metrics,
+        readModel: readModelOverStore(store),
+        isReady: () => started.ready,
+        isAlive: () => !started.stopping,
+        logger,
+        secrets: logger.secrets,
+      });
+      started.apply(config);
+      metrics.configReloaded(true, now());
+      for (const warning of config.warnings) logger.warn(warning);
+      dispatcher.start();
+      started.startMaintenance();
+    } catch (error) {
+      await started.abandonStart();
+      throw error;
+    }
+    started.ready = true;
     logger.info('authwatch started', {
       connections: config.connections.length,
-      listen: daemon.server.url,
+      listen: started.url,
       database: config.storage.path,
-      channels: [...new Set(daemon.notifiers.map((notifier) => notifier.channel))],
+      channels: started.channels,
     });
-    return daemon;
+    return started;
   }
 
   get url(): string {
@@ -144,7 +156,14 @@ export class Daemon {
       logger.warn('server.listen and storage.path take effect only after a restart');
       next = { ...next, listen: this.config.listen, storage: this.config.storage };
     }
-    this.apply(next);
+    try {
+      this.apply(next);
+    } catch (error) {
+      // e.g. SQLITE_BUSY from another writer: apply changes nothing before the database accepted the new connections.
+      this.metrics.configReloaded(false, now);
+      logger.error('config reload failed; the previous config stays in force', { error });
+      return false;
+    }
     this.metrics.configReloaded(true, now);
     for (const warning of next.warnings) logger.warn(warning);
     logger.info('config reloaded', { connections: next.connections.length });
@@ -168,11 +187,27 @@ export class Daemon {
     logger.info('authwatch stopped');
   }
 
+  /** After a failed start: nothing may keep probing, ticking or holding the database (0 grace: nothing ran yet). */
+  private async abandonStart(): Promise<void> {
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.scheduler.stop(0);
+    await this.dispatcher.stop();
+    await this.server?.close();
+    for (const { prober } of this.probers.values()) prober.close();
+    this.store.close();
+  }
+
   private now(): Date {
     return (this.options.now ?? (() => new Date()))();
   }
 
-  /** Makes `config` the running one: probers, scheduler jobs, database rows, metrics series, notifiers, secrets to mask. */
+  /**
+   * Makes `config` the running one: database rows, probers, scheduler jobs, metrics series, notifiers, secrets to
+   * mask. What can fail (the database, the notifiers) comes before anything running is swapped, so a throw leaves
+   * the previous config in force.
+   */
   private apply(configured: Config): void {
     // An unchanged connection keeps its object, so a probe in flight across a reload still counts as current.
     const unchanged = (connection: Connection) => {
@@ -185,7 +220,11 @@ export class Daemon {
     }
     const env = this.options.env ?? process.env;
     this.registerSecrets(config, env);
+    const notifiers = buildNotifiers(config.alerting, { env });
     const fingerprintKey = this.store.fingerprintKey();
+    const { added, removed } = this.store.upsertConnections(config.connections, this.now());
+    const states = this.store.loadStates();
+    if (added.length > 0 || removed.length > 0) this.options.logger.info('connections changed', { added, removed });
     // A reload reads the CA files again (a renewed corporate CA takes effect on SIGHUP).
     this.secureContexts.clear();
     const wanted = new Map(config.connections.map((connection) => [connection.name, connection]));
@@ -201,14 +240,12 @@ export class Daemon {
         this.probers.set(connection.name, { prober: createProber(connection, { fingerprintKey, env, secureContexts: this.secureContexts }), fingerprint: JSON.stringify(connection) });
       }
     }
-    const { added, removed } = this.store.upsertConnections(config.connections, this.now());
-    if (added.length > 0 || removed.length > 0) this.options.logger.info('connections changed', { added, removed });
     this.config = config;
     this.connectionsByName = wanted;
-    this.notifiers = buildNotifiers(config.alerting, { env });
+    this.notifiers = notifiers;
+    this.channels = [...new Set(notifiers.map((notifier) => notifier.channel))];
     this.metrics.setConnections(config.connections);
-    this.metrics.setChannels([...new Set(this.notifiers.map((notifier) => notifier.channel))]);
-    const states = this.store.loadStates();
+    this.metrics.setChannels(this.channels);
     for (const connection of config.connections) {
       const state = states.get(connection.name);
       if (state) this.metrics.recordState(connection.name, state);
@@ -261,13 +298,16 @@ export class Daemon {
 
   private refreshOutboxGauge(): void {
     if (this.stopping) return;
-    for (const [channel, counts] of Object.entries(this.store.outboxCounts())) this.metrics.setOutboxPending(channel, counts.pending);
+    const counts = this.store.outboxCounts();
+    // Rows of a channel no longer configured are failed by the dispatcher; the channel gets no series back.
+    for (const channel of this.channels) this.metrics.setOutboxPending(channel, counts[channel]?.pending ?? 0);
   }
 
   private startMaintenance(): void {
     const { logger } = this.options;
     let previousSweepAt: Date | null = null;
     const sweep = () => {
+      if (this.stopping) return;
       try {
         const now = this.now();
         const enqueued = sweepIncidents(this.store, this.config, this.notifiers, now, previousSweepAt);
@@ -279,13 +319,16 @@ export class Daemon {
       }
     };
     const prune = async () => {
+      if (this.stopping) return;
       try {
         const cutoff = new Date(this.now().getTime() - this.config.storage.retentionMs);
         const pruned = await this.store.pruneProbes(cutoff);
+        // Shutdown may have closed the database between two batches: the rest waits for the next start.
+        if (this.stopping) return;
         const outbox = this.store.pruneOutbox(cutoff);
         if (pruned > 0 || outbox > 0) logger.info('pruned old rows', { probes: pruned, outbox });
       } catch (error) {
-        logger.error('pruning failed', { error });
+        if (!this.stopping) logger.error('pruning failed', { error });
       }
     };
     sweep();
