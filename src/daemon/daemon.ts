@@ -92,7 +92,10 @@ export class Daemon {
       outbox: new StoreOutbox(store),
       notifiers: () => daemon?.notifiers ?? [],
       clock: now,
-      onResult: (channel, result) => metrics.notification(channel, result),
+      // A row of a channel a reload removed is failed (and logged) without bringing its metric series back.
+      onResult: (channel, result) => {
+        if (daemon?.notifiers.some((notifier) => notifier.channel === channel)) metrics.notification(channel, result);
+      },
       onAttempt: (attempt) => {
         const fields = { channel: attempt.channel, target: attempt.target, id: attempt.id, attempts: attempt.attempts, reason: attempt.reason };
         if (attempt.outcome === 'delivered') logger.info('notification delivered', fields);
