@@ -325,7 +325,7 @@ export class Daemon {
       if (this.stopping) return;
       try {
         const cutoff = new Date(this.now().getTime() - this.config.storage.retentionMs);
-        const pruned = await this.store.pruneProbes(cutoff);
+        const pruned = await this.store.pruneProbes(cutoff, undefined, () => !this.stopping);
         // Shutdown may have closed the database between two batches: the rest waits for the next start.
         if (this.stopping) return;
         const outbox = this.store.pruneOutbox(cutoff);

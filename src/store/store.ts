@@ -204,7 +204,8 @@ export interface Store {
   markAttemptFailed(id: number, error: string, nextAttemptAt: Instant): void;
   markFailed(id: number, error: string, now: Instant): void;
   outboxCounts(): OutboxCounts;
-  pruneProbes(olderThan: Instant, batchSize?: number): Promise<number>;
+  /** Deletes old probes in small transactions, yielding between them; stops early when `shouldContinue` says so. */
+  pruneProbes(olderThan: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number>;
   pruneOutbox(olderThan: Instant): number;
   close(): void;
 }
@@ -505,7 +506,7 @@ export class SqliteStore implements Store {
    * the event loop between batches so probes and HTTP keep running. Keeps every connection's last
    * probe and last ok probe. Returns the number deleted.
    */
-  async pruneProbes(olderThan: Instant, batchSize = 500): Promise<number> {
+  async pruneProbes(olderThan: Instant, batchSize = 500, shouldContinue: () => boolean = () => true): Promise<number> {
     const cutoff = iso(olderThan);
     const batch = this.db.transaction(
       () =>
@@ -521,6 +522,7 @@ export class SqliteStore implements Store {
       total += deleted;
       if (deleted < batchSize) return total;
       await new Promise((resolve) => setImmediate(resolve));
+      if (!shouldContinue()) return total;
     }
   }
 

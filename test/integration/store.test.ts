@@ -436,6 +436,16 @@ test('pruning deletes old probes in short batches, keeps newer ones and each con
   store.close();
 });
 
+test('pruning stops between batches when asked to (shutdown)', async () => {
+  const store = openStore(newDbPath());
+  store.upsertConnections([connection('a')], at(0));
+  for (let i = 0; i < 350; i++) probe(store, 'a', at(i), 'timeout');
+  let batches = 0;
+  const deleted = await store.pruneProbes(at(1000), 100, () => ++batches < 2);
+  assert.equal(deleted, 200, 'two batches, then it stopped');
+  store.close();
+});
+
 test('the last ok probe survives pruning during a long outage', async () => {
   const store = openStore(newDbPath());
   store.upsertConnections([connection('a')], at(0));
