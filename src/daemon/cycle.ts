@@ -70,7 +70,8 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
   const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect });
   const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policy);
 
-  // Read after the probe: a SIGHUP or another cycle may not interleave (one cycle per connection at a time).
+  // No other cycle of this connection runs meanwhile (the scheduler runs one per connection at a time), so these
+  // reads and `before` describe the same moment.
   const lastOk = deps.store.lastOkProbe(connection.name)?.observation ?? null;
   const openIncidents = deps.store.openIncidents(connection.name);
   const now = deps.now();
