@@ -10,13 +10,17 @@ export type SecretResult =
 
 export type Environment = Record<string, string | undefined>;
 
-export function readSecret(ref: SecretRef, env: Environment = process.env): SecretResult {
-  if (typeof ref === 'string') return checkSecretText(ref, 'the literal secret');
+/** The secret as stored (one trailing newline of a file stripped), and where it came from; not yet checked. */
+export function readSecretText(
+  ref: SecretRef,
+  env: Environment = process.env,
+): { ok: true; value: string; where: string } | { ok: false; status: 'missing'; problem: string } {
+  if (typeof ref === 'string') return { ok: true, value: ref, where: 'the literal secret' };
   if ('env' in ref) {
     const value = env[ref.env];
     if (value === undefined) return { ok: false, status: 'missing', problem: `environment variable ${ref.env} is not set` };
     if (value === '') return { ok: false, status: 'missing', problem: `environment variable ${ref.env} is empty` };
-    return checkSecretText(value, `environment variable ${ref.env}`);
+    return { ok: true, value, where: `environment variable ${ref.env}` };
   }
   let text: string;
   try {
@@ -27,7 +31,13 @@ export function readSecret(ref: SecretRef, env: Environment = process.env): Secr
   }
   const stripped = text.replace(/\r?\n$/, '');
   if (stripped === '') return { ok: false, status: 'missing', problem: `secret file ${ref.file} is empty` };
-  return checkSecretText(stripped, `secret file ${ref.file}`);
+  return { ok: true, value: stripped, where: `secret file ${ref.file}` };
+}
+
+/** The secret, refused when it holds whitespace, control or invisible characters. */
+export function readSecret(ref: SecretRef, env: Environment = process.env): SecretResult {
+  const read = readSecretText(ref, env);
+  return read.ok ? checkSecretText(read.value, read.where) : read;
 }
 
 export { checkSecretText, checkHeaderText } from './secret-text.js';

@@ -298,6 +298,12 @@ function hasIdentity(identity: Identity | null): identity is Identity {
   return identity !== null && Boolean(identity.accountId || identity.name || identity.key);
 }
 
+/** The account a /myself answer names; null when it names none (no accountId, name or key). */
+export function accountIdentity(json: unknown): Identity | null {
+  const identity = identityFromJson(json);
+  return hasIdentity(identity) ? identity : null;
+}
+
 /**
  * Each way the identity differs from `expect`. accountIds compare exactly; usernames and emails case-insensitively
  * (Jira DC usernames are case-insensitive). Cloud may hide emailAddress (null) for privacy: an expected email that

@@ -2,10 +2,9 @@
 // integration would send, fingerprint the secret, and lint the header (SPEC section 7). Nothing here does
 // network I/O; a missing or malformed credential becomes a result that stops the probe before any is done.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { AuthConfig, SecretRef } from '../config/schema.js';
+import type { AuthConfig } from '../config/schema.js';
 import type { Deployment } from '../config/load.js';
-import { checkHeaderText, checkSecretText, readSecret, type Environment, type SecretResult } from '../config/secrets.js';
+import { checkHeaderText, checkSecretText, readSecret, readSecretText, type Environment } from '../config/secrets.js';
 import { lintAuthorizationHeader } from '../diagnosis/header-lint.js';
 import type { CredentialCheck } from './observation.js';
 
@@ -34,9 +33,10 @@ export function resolveCredential(auth: AuthConfig, deployment: Deployment, key:
   });
 
   if (auth.type === 'header') {
-    const read = readHeaderValue(auth.secret, env);
-    if (!read.ok && read.status === 'missing') return unusable('missing', read.problem, null);
-    const value = read.ok ? read.value : '';
+    // A header value has a space after the scheme: the lint and checkHeaderToken judge it, not readSecret.
+    const read = readSecretText(auth.secret, env);
+    if (!read.ok) return unusable('missing', read.problem, null);
+    const value = read.value;
     const findings = lintAuthorizationHeader(value, deployment);
     const codes = findings.map((finding) => finding.code);
     const errors = findings.filter((finding) => finding.severity === 'error');
@@ -66,22 +66,6 @@ export function resolveCredential(auth: AuthConfig, deployment: Deployment, key:
   // Advisory only: the header is built by authwatch, so findings explain a rejection but never block the probe.
   const findings = lintAuthorizationHeader(authorization, deployment).map((finding) => finding.code);
   return { check: { status: 'ok', problem: null, fingerprint, findings }, secret: read.value, authorization };
-}
-
-/**
- * The raw header value. readSecret refuses any whitespace, but a header value has one space after the scheme;
- * the rest of the value is held to the same rule by checkHeaderToken. One trailing newline of a file is stripped.
- */
-export function readHeaderValue(ref: SecretRef, env: Environment): SecretResult {
-  const read = readSecret(ref, env);
-  if (read.ok || read.status === 'missing') return read;
-  if (typeof ref === 'string') return { ok: true, value: ref };
-  if ('env' in ref) return { ok: true, value: env[ref.env] ?? '' };
-  try {
-    return { ok: true, value: readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '') };
-  } catch (error) {
-    return { ok: false, status: 'missing', problem: `secret file ${ref.file} is unreadable (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
-  }
 }
 
 /** Whitespace or control characters after `<scheme> ` are malformed, as in any other secret. */

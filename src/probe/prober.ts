@@ -13,7 +13,8 @@ import type { ProbeObservation, ProbeTimings, ProbeError } from './observation.j
 import { resolveCredential } from './credentials.js';
 import { openConnection, errorFrom } from './connect.js';
 import { exchange } from './exchange.js';
-import { httpDetails, identityFrom, maskSecrets, secretForms } from './response.js';
+import { httpDetails, maskSecrets, secretForms } from './response.js';
+import { accountIdentity } from '../diagnosis/classify.js';
 import { fetchClientCredentialsToken, tokenResult, tokenUsable, type AccessToken } from './oauth.js';
 
 export interface ProberDeps {
@@ -216,7 +217,7 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       if (result.error) observation.error = mask(result.error);
       if (result.response) {
         observation.http = httpDetails({ ...result.response, secrets });
-        if (result.response.status >= 200 && result.response.status < 300) observation.identity = identityFrom(observation.http.json);
+        if (result.response.status >= 200 && result.response.status < 300) observation.identity = accountIdentity(observation.http.json);
         // A token Jira refuses is not reused: the next probe asks the token endpoint again.
         if (result.response.status === 401 && observation.oauth?.fromCache) cachedToken = null;
       }

@@ -1,5 +1,5 @@
-// Pure readers of an HTTP answer: the diagnostic headers, the server's message, the JSON body and the identity.
-import type { HttpDetails, Identity } from './observation.js';
+// Pure readers of an HTTP answer: the diagnostic headers, the server's message and the JSON body.
+import type { HttpDetails } from './observation.js';
 
 /** Headers of SPEC section 4, lower-cased; plus every X-RateLimit-* header. */
 export const DIAGNOSTIC_HEADERS = [
@@ -72,22 +72,6 @@ export function parseJsonBody(body: string, contentType: string | null, truncate
   } catch {
     return undefined;
   }
-}
-
-/** Identity fields of a /myself answer; null when the body names no account (no accountId, name or key). */
-export function identityFrom(json: unknown): Identity | null {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return null;
-  const record = json as Record<string, unknown>;
-  const text = (key: string): string | null => (typeof record[key] === 'string' && record[key] !== '' ? (record[key] as string) : null);
-  const identity: Identity = {
-    accountId: text('accountId'),
-    name: text('name'),
-    key: text('key'),
-    emailAddress: text('emailAddress'),
-    displayName: text('displayName'),
-    active: typeof record.active === 'boolean' ? record.active : null,
-  };
-  return identity.accountId || identity.name || identity.key ? identity : null;
 }
 
 /** A copy of parsed JSON with every string (and key) masked. */
