@@ -18,6 +18,8 @@ export interface CliOptions {
   input?: string;
   timeoutMs?: number;
   cwd?: string;
+  /** Node.js options before the script, e.g. --expose-gc. */
+  nodeArgs?: string[];
 }
 
 /** Environment for child processes: the test's own, minus anything that could leak in from the developer's shell. */
@@ -29,7 +31,7 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
 }
 
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { env: childEnv(options.env), cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], { env: childEnv(options.env), cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -55,8 +57,11 @@ export class DaemonProcess {
   stderr = '';
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(configPath: string, options: { env?: Record<string, string | undefined>; args?: string[]; logLevel?: string } = {}) {
-    this.child = spawn(process.execPath, [CLI_PATH, '--config', configPath, '--log-level', options.logLevel ?? 'debug', 'run', ...(options.args ?? [])], {
+  constructor(
+    configPath: string,
+    options: { env?: Record<string, string | undefined>; args?: string[]; logLevel?: string; nodeArgs?: string[] } = {},
+  ) {
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, '--config', configPath, '--log-level', options.logLevel ?? 'debug', 'run', ...(options.args ?? [])], {
       env: childEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
