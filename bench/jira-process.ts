@@ -9,6 +9,8 @@ export interface JiraProcessSpec {
   keyFile: string;
   certFile: string;
   tenants: TenantOptions[];
+  /** Answer every request this many milliseconds late (a Jira far away). */
+  latencyMs?: number;
 }
 
 async function main(): Promise<void> {
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
   const jira = new SimulatedJira({
     tls: { key: readFileSync(spec.keyFile, 'utf8'), cert: readFileSync(spec.certFile, 'utf8') },
     tenants: spec.tenants,
+    responseDelayMs: spec.latencyMs,
   });
   const baseUrl = await jira.start();
   // The request log is not needed here and would grow by one record per probe; trim it every few seconds.

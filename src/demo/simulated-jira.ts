@@ -148,6 +148,8 @@ export interface SimulatedJiraOptions {
   tenants?: TenantOptions[];
   hugeBodyBytes?: number;
   slowBodyIntervalMs?: number;
+  /** Every request is answered this many milliseconds late, as by a Jira far away (benchmarks). */
+  responseDelayMs?: number;
 }
 
 const BASIC_DEPRECATED =
@@ -249,7 +251,11 @@ export class SimulatedJira {
   /** Starts listening; resolves with the base URL, e.g. https://127.0.0.1:41234 (no trailing slash). */
   async start(): Promise<string> {
     if (this.#baseUrl) return this.#baseUrl;
-    const handler = (request: http.IncomingMessage, response: http.ServerResponse): void => this.#handle(request, response);
+    const delay = this.#options.responseDelayMs ?? 0;
+    const handler = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+      if (delay > 0) setTimeout(() => this.#handle(request, response), delay);
+      else this.#handle(request, response);
+    };
     const tls = this.#options.tls;
     const server = tls
       ? https.createServer({ key: tls.key, cert: tls.cert, minVersion: tls.minVersion, maxVersion: tls.maxVersion, ciphers: tls.ciphers }, handler)
