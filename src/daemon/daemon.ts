@@ -83,7 +83,7 @@ export class Daemon {
       isConfigured: (connection) => this.connectionsByName.get(connection.name) === connection,
       onCommitError: (probe, error) => logger.error('probe cycle failed', { connection: probe.connection.name, error }),
       onDropped: (probe, reason) =>
-        logger.warn(reason === 'bound' ? `probe record dropped: more than ${DEFAULT_RECORD_QUEUE_BOUND} probes wait for storage` : 'queued probe record dropped: its connection was changed or removed', {
+        logger.warn(reason === 'bound' ? `probe records dropped: more than ${DEFAULT_RECORD_QUEUE_BOUND} probes wait for storage; the oldest are dropped until it returns` : 'queued probe record dropped: its connection was changed or removed', {
           connection: probe.connection.name,
           startedAt: probe.observation.startedAt,
         }),

@@ -6,8 +6,9 @@
 // Meanwhile the connection's current state (what the metrics and the API show) is advanced in memory from the
 // same probes with the same pure state machine, so it equals what the commits will store.
 //
-// Bounded: at most `bound` probes wait (DEFAULT_RECORD_QUEUE_BOUND); beyond it the oldest waiting probe is
-// dropped (and counted), so memory stays bounded during a storage outage of any length.
+// Bounded: at most `bound` probes wait (DEFAULT_RECORD_QUEUE_BOUND, about 2 KB each without the parsed body, so
+// some 20–40 MB); beyond it the oldest waiting probe is dropped (and counted), so memory stays bounded during a
+// storage outage of any length.
 import type { Connection } from '../config/load.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import type { ProbeObservation } from '../probe/observation.js';
@@ -36,6 +37,7 @@ export interface RecordQueueOptions {
   isConfigured: (connection: Connection) => boolean;
   /** A commit that failed for a reason other than storage (a bug): the probe is dropped, not retried. */
   onCommitError: (probe: PendingProbe, error: unknown) => void;
+  /** 'bound' is reported for the first probe dropped since the queue was last empty only (one log line per outage). */
   onDropped?: (probe: PendingProbe, reason: 'bound' | 'removed') => void;
   bound?: number;
   initialDelayMs?: number;
@@ -55,6 +57,7 @@ export class RecordQueue {
   private delayMs: number;
   private timer: NodeJS.Timeout | null = null;
   private droppedCount = 0;
+  private droppedSinceEmpty = 0;
 
   constructor(private readonly options: RecordQueueOptions) {
     this.bound = options.bound ?? DEFAULT_RECORD_QUEUE_BOUND;
@@ -82,9 +85,13 @@ export class RecordQueue {
     return this.live.has(name) ? this.queue.filter((probe) => probe.observation.connection === name) : [];
   }
 
-  /** Records the probe now when nothing waits before it, otherwise (or when storage fails) queues it. */
+  /**
+   * Records the probe now when nothing waits before it and storage is up; otherwise (or when the write fails)
+   * queues it: during an episode only the back-off retries touch the database, so a foreign lock stalls the
+   * daemon (busy timeout) once per retry, not once per probe.
+   */
   submit(probe: PendingProbe): SubmitResult {
-    if (this.queue.length === 0) {
+    if (this.queue.length === 0 && this.options.health.up) {
       try {
         this.options.health.track('record probe', () => this.options.commit(probe));
         return 'recorded';
@@ -127,6 +134,7 @@ export class RecordQueue {
       committed++;
     }
     this.delayMs = this.initialDelayMs;
+    this.droppedSinceEmpty = 0;
     return committed;
   }
 
@@ -136,7 +144,10 @@ export class RecordQueue {
     this.timer = null;
   }
 
-  private enqueue(probe: PendingProbe): void {
+  private enqueue(waiting: PendingProbe): void {
+    // The parsed body (up to 1 MiB) served the classifier and is never stored: a waiting probe keeps ~2 KB.
+    const { http } = waiting.observation;
+    const probe = http?.json != null ? { ...waiting, observation: { ...waiting.observation, http: { ...http, json: null } } } : waiting;
     const name = probe.observation.connection;
     this.queue.push(probe);
     this.live.set(name, probe.next);
@@ -145,7 +156,7 @@ export class RecordQueue {
       const oldest = this.queue.shift()!;
       this.droppedCount++;
       this.forget(oldest);
-      this.options.onDropped?.(oldest, 'bound');
+      if (++this.droppedSinceEmpty === 1) this.options.onDropped?.(oldest, 'bound');
     }
     this.schedule();
   }

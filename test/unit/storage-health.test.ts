@@ -84,10 +84,11 @@ test('the queue is bounded: beyond the bound the oldest waiting probe is dropped
   const { records, dropped, probe, fail } = queue({ bound: 2 });
   t.after(() => records.stop());
   fail(true);
-  for (const at of ['t1', 't2', 't3']) records.submit(probe(at, 'regressed'));
+  for (const at of ['t1', 't2', 't3', 't4']) records.submit(probe(at, 'regressed'));
   assert.equal(records.size, 2);
-  assert.equal(records.dropped, 1);
-  assert.deepEqual(dropped, ['t1']);
+  assert.equal(records.dropped, 2);
+  assert.deepEqual(dropped, ['t1'], 'reported once per outage, not per probe');
+  assert.deepEqual(records.pendingOf('a').map((p) => p.observation.startedAt), ['t3', 't4']);
 });
 
 test('the storage metrics pass promtool check metrics and follow the health', async () => {
