@@ -4,6 +4,7 @@
 // (/sys/fs/ext4/<dev>/trigger_fs_error): the journal aborts, the file system turns read-only and every page not
 // yet written back is lost, as in a power cut. The daemon is SIGKILLed, the file system unmounted and mounted
 // again (journal replay): the database must open intact, with the state change and its notification in it.
+// In between, the read-only file system is the "file system turns read-only" fault: /readyz says so.
 // (device-mapper's dm-flakey would be the other way to drop writes; this kernel has no device-mapper.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { generateApiToken } from '../../src/demo/simulated-jira.js';
-import { DaemonProcess } from '../support/cli.js';
+import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { loopExt4, mountSkipReason, type LoopExt4 } from '../support/mounts.js';
 import { startSlackMock } from '../support/slack-mock.js';
-import { cloudTenant, slackText, writeConfig } from '../support/notify-e2e.js';
+import { cloudTenant, metricValue, scrape, slackText, writeConfig } from '../support/notify-e2e.js';
 
 const WEBHOOK_ENV = 'AUTHWATCH_E2E_SLACK_WEBHOOK';
 
@@ -57,11 +58,20 @@ test('a file system that drops unflushed pages right after a notified state chan
   const { tenant, connection, env } = cloudTenant(fixture, 'salesforce-to-jira');
   const config = writeConfig({ dir, databasePath: database, caFile: fixture.pki.caFile, connections: [connection], slackEnv: WEBHOOK_ENV, reminderInterval: '1h' });
   daemon = new DaemonProcess(config, { env: { ...env, [WEBHOOK_ENV]: slack.webhookUrl } });
+  const url = await daemon.url();
   await daemon.waitForLog((line) => line.msg === 'probe' && line.outcome === 'ok', 20_000, 'a first ok probe');
   fixture.jira.setCredentials(tenant, { apiToken: generateApiToken() });
   const [message] = await slack.waitForRequests(1, 20_000);
   // The power cut: the moment Slack has the message.
   writeFileSync(join(disk.sysfs, 'trigger_fs_error'), '1');
+  // The file system is read-only now: the daemon keeps probing and says its storage is failing.
+  const degraded = await eventually(async () => {
+    const response = await fetch(`${url}/readyz`);
+    return response.status === 503 ? ((await response.json()) as { storage: { kind: string } }) : null;
+  }, 20_000);
+  assert.ok(['readonly', 'io'].includes(degraded.storage.kind), `kind ${degraded.storage.kind}`);
+  console.log(`# storage-power-cut: the read-only file system shows as storage kind "${degraded.storage.kind}"`);
+  assert.equal(metricValue(await scrape(url), 'authwatch_storage_up'), 0);
   await daemon.kill();
   assert.match(slackText(message.body), /salesforce-to-jira: auth regressed/);
 
