@@ -2,6 +2,8 @@
 // each lane at its own pace, so a slow Alertmanager holds back only its own lane.
 // A row is marked delivered only after the channel accepted it; retries back off exponentially and honour
 // Retry-After; a rejection (4xx other than 429) fails the row at once; a row older than maxAge gives up.
+// An answer the outbox cannot record (database locked, full) is kept in memory and the row held back until it is
+// recorded (UnrecordedOutcomes): a database hiccup never makes a channel get the same row twice.
 import { formatDuration } from '../config/duration.js';
 import { findNotifier, type Notifier } from './registry.js';
 import type { Channel, DeliveryResult } from './types.js';
