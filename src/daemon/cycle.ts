@@ -1,5 +1,6 @@
 // One probe cycle of one connection: probe → classify → advance state → detect events → plan notifications
-// → commit (one transaction) → metrics and log. Everything but the probe and the commit is a pure call.
+// → metrics and log → commit (one transaction, or queued while storage fails). Everything but the probe and the
+// commit is a pure call.
 import type { Connection } from '../config/load.js';
 import { classify } from '../diagnosis/classify.js';
 import type { Diagnosis } from '../diagnosis/types.js';
@@ -10,6 +11,7 @@ import type { Prober } from '../probe/prober.js';
 import { detectEvents, type DetectedEvent, type ExpiryKind } from '../state/events.js';
 import { advance, policyFor, probeIsDue } from '../state/machine.js';
 import type { ConnectionState, StateChange } from '../state/types.js';
+import type { PendingProbe, SubmitResult } from './record-queue.js';
 import { stateChangedEvent, type IncidentChange, type NewEvent, type NewOutboxItem, type Store, type StoredIncident } from '../store/store.js';
 
 export interface PlanInput {
@@ -48,6 +50,8 @@ export interface CycleDeps {
    * rather than recorded and notified.
    */
   isCurrent: (connection: Connection) => boolean;
+  /** The daemon's queue of probes waiting for storage; without it a probe is committed at once or the cycle throws. */
+  records?: ProbeRecords;
   /** Called with every state change, after it is committed (the demo prints them). */
   onStateChange?: (connection: Connection, change: StateChange, diagnosis: Diagnosis) => void;
 }
@@ -55,11 +59,20 @@ export interface CycleDeps {
 export type CycleResult =
   | { kind: 'skipped'; reason: 'backoff'; until: string }
   | { kind: 'dropped'; diagnosis: Diagnosis }
-  | { kind: 'recorded'; diagnosis: Diagnosis; change: StateChange | null; probeId: number };
+  | { kind: 'recorded'; diagnosis: Diagnosis; change: StateChange | null }
+  /** The database could not take it now: waits in memory (RecordQueue), committed once storage returns. */
+  | { kind: 'queued'; diagnosis: Diagnosis; change: StateChange | null };
+
+/** Where a cycle's probe goes: committed now, or queued behind earlier ones (see RecordQueue). */
+export interface ProbeRecords {
+  stateOf(name: string): ConnectionState;
+  submit(probe: PendingProbe): SubmitResult;
+}
 
 export async function runCycle(deps: CycleDeps, connection: Connection, prober: Prober): Promise<CycleResult> {
   const log = deps.logger.child({ connection: connection.name });
-  const before = deps.store.loadState(connection.name);
+  const records = deps.records ?? directRecords(deps);
+  const before = records.stateOf(connection.name);
   const policy = policyFor(connection);
   if (!probeIsDue(before, deps.now(), policy)) {
     log.debug('probe skipped: lockout back-off', { until: before.backoffUntil });
@@ -68,13 +81,45 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
 
   const observation = await prober.probe();
   const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect });
+  if (!deps.isCurrent(connection)) {
+    log.debug('probe result dropped: the connection was removed or changed, or the daemon is stopping', { outcome: diagnosis.outcome });
+    return { kind: 'dropped', diagnosis };
+  }
+  // No other cycle of this connection runs meanwhile (the scheduler runs one per connection at a time), and a
+  // commit of its queued probes stores exactly the states advanced in memory, so `before` still holds.
   const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policy);
 
-  // No other cycle of this connection runs meanwhile (the scheduler runs one per connection at a time), so these
-  // reads and `before` describe the same moment.
+  // The metrics follow the probe, not the commit: they tell the truth while the database refuses writes.
+  deps.metrics.recordProbe(connection.name, {
+    outcome: diagnosis.outcome,
+    httpStatus: observation.http?.status ?? null,
+    timings: observation.timings,
+    at: observation.startedAt,
+    tls: observation.tls,
+  });
+  deps.metrics.recordState(connection.name, next);
+  log.info('probe', {
+    outcome: diagnosis.outcome,
+    status: observation.http?.status ?? null,
+    duration: observation.timings.total,
+    state: next.state,
+    detail: diagnosis.detail,
+  });
+
+  const result = records.submit({ connection, observation, diagnosis, now: deps.now(), next });
+  return { kind: result, diagnosis, change };
+}
+
+/**
+ * Commits one probe: reads the stored state and history, detects events, plans notifications and writes them
+ * in one transaction; logs the state change and events only once they are stored. Throws when storage fails.
+ */
+export function commitProbe(deps: CycleDeps, { connection, observation, diagnosis, now }: PendingProbe): void {
+  const log = deps.logger.child({ connection: connection.name });
+  const before = deps.store.loadState(connection.name);
+  const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policyFor(connection));
   const lastOk = deps.store.lastOkProbe(connection.name)?.observation ?? null;
   const openIncidents = deps.store.openIncidents(connection.name);
-  const now = deps.now();
   const detected = detectEvents({
     observation,
     outcome: diagnosis.outcome,
@@ -90,11 +135,6 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
     ...detected.map(toNewEvent),
   ];
   const plan = deps.planNotifications({ connection, observation, diagnosis, before, next, change, events, lastOk, openIncidents, now });
-  if (!deps.isCurrent(connection)) {
-    log.debug('probe result dropped: the connection was removed or changed, or the daemon is stopping', { outcome: diagnosis.outcome });
-    return { kind: 'dropped', diagnosis };
-  }
-
   const ids = deps.store.recordCycle({
     observation,
     diagnosis,
@@ -103,30 +143,23 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
     incidents: plan.incidents,
     outbox: plan.outbox,
   });
-
-  deps.metrics.recordProbe(connection.name, {
-    outcome: diagnosis.outcome,
-    httpStatus: observation.http?.status ?? null,
-    timings: observation.timings,
-    at: observation.startedAt,
-    tls: observation.tls,
-  });
-  deps.metrics.recordState(connection.name, next);
-
-  log.info('probe', {
-    outcome: diagnosis.outcome,
-    status: observation.http?.status ?? null,
-    duration: observation.timings.total,
-    state: next.state,
-    detail: diagnosis.detail,
-  });
   if (change) {
     log.warn('state changed', { from: change.from, to: change.to, outcome: change.outcome, detail: diagnosis.detail });
     deps.onStateChange?.(connection, change, diagnosis);
   }
   for (const event of detected) log.warn(event.kind.replace('_', ' '), { details: event.details });
   if (ids.outboxIds.some((id) => id !== null)) deps.onEnqueued();
-  return { kind: 'recorded', diagnosis, change, probeId: ids.probeId };
+}
+
+/** Without a RecordQueue (tests of the cycle alone): every probe is committed at once, and a failure throws. */
+function directRecords(deps: CycleDeps): ProbeRecords {
+  return {
+    stateOf: (name) => deps.store.loadState(name),
+    submit: (probe) => {
+      commitProbe(deps, probe);
+      return 'recorded';
+    },
+  };
 }
 
 function isExpiryKind(kind: string): kind is ExpiryKind {

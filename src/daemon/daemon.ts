@@ -12,7 +12,11 @@ import { createProber, SecureContextCache, type Prober } from '../probe/prober.j
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
 import { readModelOverStore } from '../server/store-read-model.js';
 import { openStore, type Store } from '../store/store.js';
-import { runCycle, type CycleDeps } from './cycle.js';
+import { commitProbe, runCycle, type CycleDeps } from './cycle.js';
+import { withPendingProbes } from './pending-store-reads.js';
+import { DEFAULT_RECORD_QUEUE_BOUND, RecordQueue } from './record-queue.js';
+import { isStorageError, StorageHealth } from '../store/health.js';
+import { registerStorageMetrics } from '../metrics/storage-metrics.js';
 import { Scheduler } from './scheduler.js';
 import { planNotifications, sweepIncidents } from './notifications.js';
 import { StoreOutbox } from './store-outbox.js';
@@ -40,6 +44,8 @@ export interface DaemonOptions {
 }
 
 const HOUR_MS = 3_600_000;
+/** How often the WAL is fsynced: the most probe-only history a power cut can take (docs/reliability.md). */
+export const WAL_SYNC_INTERVAL_MS = 10_000;
 
 export class Daemon {
   private readonly probers = new Map<string, { prober: Prober; fingerprint: string }>();
@@ -54,8 +60,10 @@ export class Daemon {
   private deps: CycleDeps | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
   private ready = false;
   private stopping = false;
+  private readonly records: RecordQueue;
 
   private constructor(
     private config: Config,
@@ -65,7 +73,22 @@ export class Daemon {
     private readonly scheduler: Scheduler,
     private readonly dispatcher: Dispatcher,
     private server: HttpServerHandle | null,
-  ) {}
+    private readonly health: StorageHealth,
+  ) {
+    const { logger } = options;
+    this.records = new RecordQueue({
+      health,
+      commit: (probe) => commitProbe(this.deps!, probe),
+      loadState: (name) => store.loadState(name),
+      isConfigured: (connection) => this.connectionsByName.get(connection.name) === connection,
+      onCommitError: (probe, error) => logger.error('probe cycle failed', { connection: probe.connection.name, error }),
+      onDropped: (probe, reason) =>
+        logger.warn(reason === 'bound' ? `probe records dropped: more than ${DEFAULT_RECORD_QUEUE_BOUND} probes wait for storage; the oldest are dropped until it returns` : 'queued probe record dropped: its connection was changed or removed', {
+          connection: probe.connection.name,
+          startedAt: probe.observation.startedAt,
+        }),
+    });
+  }
 
   /**
    * Loads the config (throws ConfigError), opens and migrates the database (throws StoreError), listens (throws
@@ -79,6 +102,12 @@ export class Daemon {
     mkdirSync(dirname(config.storage.path), { recursive: true });
     const store = openStore(config.storage.path);
     const metrics = new AuthwatchMetrics();
+    const health = new StorageHealth(now);
+    health.listen({
+      onEpisodeStart: (episode) => logger.error('storage failing: probe results and notification records wait in memory', { kind: episode.kind, operation: episode.operation, error: episode.message }),
+      onEpisodeEnd: (episode, endedAt) =>
+        logger.info('storage recovered', { kind: episode.kind, failedWrites: episode.errors, seconds: (endedAt.getTime() - episode.since.getTime()) / 1000 }),
+    });
     let daemon: Daemon | null = null;
     const scheduler = new Scheduler({
       concurrency: settings.concurrency,
@@ -89,7 +118,7 @@ export class Daemon {
       now: () => now().getTime(),
     });
     const dispatcher = new Dispatcher({
-      outbox: new StoreOutbox(store),
+      outbox: new StoreOutbox(store, health),
       notifiers: () => daemon?.notifiers ?? [],
       clock: now,
       // A row of a channel a reload removed is failed (and logged) without bringing its metric series back.
@@ -104,17 +133,20 @@ export class Daemon {
       // The gauge follows every pass that changed rows, not only the sweep: "Slack is down" shows within seconds.
       onPass: () => daemon?.refreshOutboxGauge(),
       onError: (error) => logger.error('outbox pass failed', { error }),
+      onUnrecorded: (id, error) => logger.debug('notification answer kept in memory until the outbox can record it', { id, error }),
     });
-    daemon = new Daemon(config, settings, store, metrics, scheduler, dispatcher, null);
+    daemon = new Daemon(config, settings, store, metrics, scheduler, dispatcher, null, health);
     const started = daemon;
+    registerStorageMetrics(metrics.registry, health, { probes: () => started.records.size, notifications: () => dispatcher.unrecordedCount });
     try {
       // Listen first: a taken port must stop the start before any probe is scheduled.
       started.server = await startHttpServer({
         host: config.listen.host,
         port: config.listen.port,
         metrics,
-        readModel: readModelOverStore(store),
+        readModel: readModelOverStore(withPendingProbes(store, started.records)),
         isReady: () => started.ready,
+        degraded: () => started.degraded(),
         isAlive: () => !started.stopping,
         logger,
         secrets: logger.secrets,
@@ -181,9 +213,17 @@ export class Daemon {
     const { logger } = this.options;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
     const abandoned = await this.scheduler.stop(this.options.shutdownGraceMs);
     if (abandoned.length > 0) logger.warn('probes abandoned at shutdown', { connections: abandoned });
+    // Last chance for what waits in memory; what the database still refuses is lost with the process (logged).
+    this.records.flush();
+    this.records.stop();
+    if (this.records.size > 0) logger.error('probe records lost at shutdown: storage still failing', { probes: this.records.size });
     await this.dispatcher.stop();
+    if (this.dispatcher.unrecordedCount > 0) {
+      logger.error('notification records lost at shutdown: storage still failing; these may be sent again after the restart', { notifications: this.dispatcher.unrecordedCount });
+    }
     await this.server?.close();
     for (const { prober } of this.probers.values()) prober.close();
     this.store.close();
@@ -195,7 +235,9 @@ export class Daemon {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.syncTimer) clearInterval(this.syncTimer);
     await this.scheduler.stop(0);
+    this.records.stop();
     await this.dispatcher.stop();
     await this.server?.close();
     for (const { prober } of this.probers.values()) prober.close();
@@ -204,6 +246,17 @@ export class Daemon {
 
   private now(): Date {
     return (this.options.now ?? (() => new Date()))();
+  }
+
+  /** /readyz's 503 body while storage fails; null when healthy. */
+  private degraded(): Record<string, unknown> | null {
+    const view = this.health.view();
+    if (view.up) return null;
+    return {
+      status: 'degraded',
+      reason: `storage failing (${view.degraded!.kind}): ${view.degraded!.message}`,
+      storage: { ...view.degraded, pendingProbes: this.records.size, pendingNotificationRecords: this.dispatcher.unrecordedCount },
+    };
   }
 
   /**
@@ -225,7 +278,7 @@ export class Daemon {
     this.registerSecrets(config, env);
     const notifiers = buildNotifiers(config.alerting, { env });
     const fingerprintKey = this.store.fingerprintKey();
-    const { added, removed } = this.store.upsertConnections(config.connections, this.now());
+    const { added, removed } = this.health.track('record the configured connections', () => this.store.upsertConnections(config.connections, this.now()));
     const states = this.store.loadStates();
     if (added.length > 0 || removed.length > 0) this.options.logger.info('connections changed', { added, removed });
     // A reload reads the CA files again (a renewed corporate CA takes effect on SIGHUP).
@@ -250,7 +303,7 @@ export class Daemon {
     this.metrics.setConnections(config.connections);
     this.metrics.setChannels(this.channels);
     for (const connection of config.connections) {
-      const state = states.get(connection.name);
+      const state = this.records.size > 0 ? this.records.stateOf(connection.name) : states.get(connection.name);
       if (state) this.metrics.recordState(connection.name, state);
     }
     this.deps = this.cycleDeps();
@@ -277,6 +330,7 @@ export class Daemon {
       alerting: this.config.alerting,
       now: () => this.now(),
       onEnqueued: () => this.dispatcher.wake(),
+      records: this.records,
       isCurrent: (connection) => !this.stopping && this.connectionsByName.get(connection.name) === connection,
       onStateChange: this.options.onStateChange,
     };
@@ -318,7 +372,8 @@ export class Daemon {
         if (enqueued > 0) this.dispatcher.wake();
         this.refreshOutboxGauge();
       } catch (error) {
-        logger.error('incident sweep failed', { error });
+        if (isStorageError(error)) this.health.failed('incident sweep', error);
+        else logger.error('incident sweep failed', { error });
       }
     };
     const prune = async () => {
@@ -331,14 +386,25 @@ export class Daemon {
         const outbox = this.store.pruneOutbox(cutoff);
         if (pruned > 0 || outbox > 0) logger.info('pruned old rows', { probes: pruned, outbox });
       } catch (error) {
-        if (!this.stopping) logger.error('pruning failed', { error });
+        if (this.stopping) return;
+        if (isStorageError(error)) this.health.failed('prune old probes', error);
+        else logger.error('pruning failed', { error });
       }
     };
     sweep();
     void prune();
     this.sweepTimer = setInterval(sweep, this.options.sweepIntervalMs);
     this.pruneTimer = setInterval(() => void prune(), HOUR_MS);
+    this.syncTimer = setInterval(() => {
+      if (this.stopping) return;
+      try {
+        this.store.syncToDisk();
+      } catch (error) {
+        this.health.failed('fsync the write-ahead log', error);
+      }
+    }, WAL_SYNC_INTERVAL_MS);
     this.sweepTimer.unref();
     this.pruneTimer.unref();
+    this.syncTimer.unref();
   }
 }

@@ -1,10 +1,15 @@
 // The dispatcher's view of the store's outbox table: each (channel, target) lane is delivered strictly in order,
 // so a head waiting for its retry holds back the rows after it.
 import type { OutboxItem, OutboxPort } from '../notify/dispatcher.js';
+import type { StorageHealth } from '../store/health.js';
 import type { Store } from '../store/store.js';
 
 export class StoreOutbox implements OutboxPort {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Every write reports to it (a failure starts a storage episode, a success ends it). */
+    private readonly health?: StorageHealth,
+  ) {}
 
   due(now: Date, limit: number): OutboxItem[] {
     return this.store.outboxLaneHeads(now, limit).map((row) => ({
@@ -18,14 +23,19 @@ export class StoreOutbox implements OutboxPort {
   }
 
   markDelivered(id: number, at: Date): void {
-    this.store.markDelivered(id, at);
+    this.write('record a notification delivered', () => this.store.markDelivered(id, at));
   }
 
   scheduleRetry(id: number, _attempts: number, nextAttemptAt: Date, error: string): void {
-    this.store.markAttemptFailed(id, error, nextAttemptAt);
+    this.write('record a notification retry', () => this.store.markAttemptFailed(id, error, nextAttemptAt));
   }
 
   markFailed(id: number, at: Date, error: string): void {
-    this.store.markFailed(id, error, at);
+    this.write('record a notification failed', () => this.store.markFailed(id, error, at));
+  }
+
+  private write(operation: string, write: () => unknown): void {
+    if (this.health) this.health.track(operation, write);
+    else write();
   }
 }

@@ -2,9 +2,12 @@
 // each lane at its own pace, so a slow Alertmanager holds back only its own lane.
 // A row is marked delivered only after the channel accepted it; retries back off exponentially and honour
 // Retry-After; a rejection (4xx other than 429) fails the row at once; a row older than maxAge gives up.
+// An answer the outbox cannot record (database locked, full) is kept in memory and the row held back until it is
+// recorded (UnrecordedOutcomes): a database hiccup never makes a channel get the same row twice.
 import { formatDuration } from '../config/duration.js';
 import { findNotifier, type Notifier } from './registry.js';
 import type { Channel, DeliveryResult } from './types.js';
+import { UnrecordedOutcomes } from './unrecorded.js';
 
 export interface OutboxItem {
   id: number;
@@ -84,6 +87,8 @@ export interface DispatcherOptions {
   onPass?: (summary: DispatchSummary) => void;
   /** A pass that threw (e.g. the database was busy); the timer keeps going. */
   onError?: (error: unknown) => void;
+  /** A channel's answer the outbox could not record: kept in memory, retried with back-off, the row not sent again. */
+  onUnrecorded?: (id: number, error: unknown) => void;
 }
 
 export interface DispatchSummary {
@@ -106,6 +111,7 @@ export class Dispatcher {
   private running = false;
   /** Set by stop(): the pass in progress starts no new send. */
   private stopped = false;
+  private readonly unrecorded = new UnrecordedOutcomes();
 
   constructor(options: DispatcherOptions) {
     this.options = options;
@@ -147,6 +153,13 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.chain;
+    const error = this.unrecorded.flush(this.clock(), true);
+    if (error) this.options.onError?.(error);
+  }
+
+  /** Channel answers not yet recorded in the outbox (held in memory). */
+  get unrecordedCount(): number {
+    return this.unrecorded.size;
   }
 
   private schedule(delayMs: number): void {
@@ -167,6 +180,9 @@ export class Dispatcher {
 
   private async pass(fixedNow: Date | undefined): Promise<DispatchSummary> {
     const time = () => fixedNow ?? this.clock();
+    // Answers that could not be recorded earlier go first; a row still held is never picked below.
+    this.unrecorded.flush(time());
+    const due = (): OutboxItem[] => this.outbox.due(time(), this.batchLimit).filter((item) => !this.unrecorded.holds(item.id, time()));
     const summary: DispatchSummary = { delivered: 0, retried: 0, failed: 0 };
     /** Lanes already drained or draining in this pass: one loop per lane, so never two sends of one row at once. */
     const lanes = new Set<string>();
@@ -181,7 +197,7 @@ export class Dispatcher {
         attempted.add(item.id);
         summary[await this.attempt(item, this.notifiers(), time)]++;
         if (this.stopped) return;
-        const heads = this.outbox.due(time(), this.batchLimit);
+        const heads = due();
         startLanes(heads);
         item = nextHead(heads, lane);
       }
@@ -195,7 +211,7 @@ export class Dispatcher {
       }
     };
 
-    if (!this.stopped) startLanes(this.outbox.due(time(), this.batchLimit));
+    if (!this.stopped) startLanes(due());
     // Lanes may join while earlier ones run; every loop settles before the pass ends (or reports a failure).
     for (let index = 0; index < loops.length; index++) await loops[index];
     if (failure) throw (failure as { error: unknown }).error;
@@ -212,23 +228,29 @@ export class Dispatcher {
     let outcome: DeliveryOutcome;
     let reason: string | null = null;
     let nextAttemptAt: Date | null = null;
+    const record = (write: () => void, holdUntil: Date | null) => {
+      const error = this.unrecorded.record(item.id, write, holdUntil, at);
+      if (error) this.options.onUnrecorded?.(item.id, error);
+    };
     if (result.kind === 'delivered') {
-      this.outbox.markDelivered(item.id, at);
+      record(() => this.outbox.markDelivered(item.id, at), null);
       outcome = 'delivered';
     } else if (result.kind === 'rejected') {
-      reason = result.reason;
-      this.outbox.markFailed(item.id, at, reason);
+      const rejection = result.reason;
+      reason = rejection;
+      record(() => this.outbox.markFailed(item.id, at, rejection), null);
       outcome = 'failed';
     } else {
       const decision = decideRetry(item, result, at, this.policy);
       if (decision.action === 'fail') {
         reason = decision.error;
-        this.outbox.markFailed(item.id, at, reason);
+        record(() => this.outbox.markFailed(item.id, at, decision.error), null);
         outcome = 'failed';
       } else {
-        reason = result.reason;
+        const retryReason = result.reason;
+        reason = retryReason;
         nextAttemptAt = decision.nextAttemptAt;
-        this.outbox.scheduleRetry(item.id, decision.attempts, decision.nextAttemptAt, reason);
+        record(() => this.outbox.scheduleRetry(item.id, decision.attempts, decision.nextAttemptAt, retryReason), decision.nextAttemptAt);
         outcome = 'retried';
       }
     }

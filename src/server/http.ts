@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   isReady(): boolean;
   /** Process and scheduler alive. */
   isAlive(): boolean;
+  /** Why the daemon is ready but degraded (e.g. storage failing): /readyz answers 503 with it as JSON; null when healthy. */
+  degraded?(): Record<string, unknown> | null;
   logger: Logger;
   /** The daemon's registered secrets, masked out of every JSON response. */
   secrets?: SecretRegistry;
@@ -114,8 +116,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         return { status: 200, contentType: options.metrics.contentType, body: await options.metrics.render() };
       case 'healthz':
         return options.isAlive() ? text(200, 'ok') : text(503, 'not alive');
-      case 'readyz':
-        return options.isReady() ? text(200, 'ready') : text(503, 'not ready');
+      case 'readyz': {
+        if (!options.isReady()) return text(503, 'not ready');
+        const degraded = options.degraded?.() ?? null;
+        return degraded ? json(503, degraded) : text(200, 'ready');
+      }
       case 'connections':
         return json(200, await options.readModel.listConnections());
       case 'probes': {

@@ -1,5 +1,5 @@
 // Opening the SQLite file: pragmas, numbered migrations, refusing a database newer than the code.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -88,8 +88,17 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     } else {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new StoreError(`cannot switch ${path} to WAL mode (got ${String(mode)}); use a local file system for storage.path`);
+      // Durability (docs/reliability.md): migrations commit with FULL (the WAL is fsynced at each commit), then the
+      // new schema is checkpointed into the main file and the directory entries are fsynced, so a power cut
+      // right after the first start cannot leave a database without tables. Later transactions run NORMAL and
+      // the store raises them to FULL where a notification depends on them.
+      db.pragma('synchronous = FULL');
+      const { from, to } = migrate(db, path, migrations);
+      if (to > from) {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+        fsyncDirectory(dirname(path));
+      }
       db.pragma('synchronous = NORMAL');
-      migrate(db, path, migrations);
     }
     return db;
   } catch (error) {
@@ -97,6 +106,16 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     if (error instanceof StoreError) throw error;
     const message = (error as Error).message;
     throw new StoreError(`cannot use the database ${path}: ${message}${/not a database/i.test(message) ? ' (storage.path must point to an authwatch SQLite file)' : ''}`, { cause: error });
+  }
+}
+
+/** Makes the names of files created in `dir` (the database, its -wal and -shm) survive a power cut. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -10,6 +10,7 @@
 //   (connection_state.last_probe_id / last_ok_probe_id), so "what changed since the last success"
 //   survives a long outage. events, incidents and connections are kept.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync } from 'node:fs';
 import type { Connection, Deployment } from '../config/load.js';
 import type { AuthType } from '../config/schema.js';
 import type { Diagnosis } from '../diagnosis/types.js';
@@ -207,6 +208,11 @@ export interface Store {
   /** Deletes old probes in small transactions, yielding between them; stops early when `shouldContinue` says so. */
   pruneProbes(olderThan: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number>;
   pruneOutbox(olderThan: Instant): number;
+  /**
+   * fsyncs the write-ahead log: every transaction committed so far survives a power cut. Probe-only
+   * transactions commit without an fsync (synchronous = NORMAL); the daemon calls this every few seconds.
+   */
+  syncToDisk(): void;
   close(): void;
 }
 
@@ -288,7 +294,31 @@ export class SqliteStore implements Store {
   }
 
   recordCycle(record: CycleRecord): CycleIds {
-    return this.db.transaction(() => this.writeCycle(record)).immediate();
+    const write = () => this.db.transaction(() => this.writeCycle(record)).immediate();
+    // A state change, event, incident or notification must be on disk before any notification about it is sent.
+    const notable = (record.events?.length ?? 0) + (record.incidents?.length ?? 0) + (record.outbox?.length ?? 0) > 0;
+    return notable ? this.durably(write) : write();
+  }
+
+  /** Runs `write` with synchronous = FULL: its commit returns only after the WAL is fsynced. */
+  private durably<T>(write: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return write();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  syncToDisk(): void {
+    const wal = `${this.path}-wal`;
+    if (this.readonly || !existsSync(wal)) return;
+    const fd = openSync(wal, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private writeCycle({ observation, diagnosis, next, events = [], incidents = [], outbox = [] }: CycleRecord): CycleIds {
@@ -433,7 +463,7 @@ export class SqliteStore implements Store {
     const noIndex = (index: number): number => {
       throw new StoreError(`outbox item refers to index ${index}; outside recordCycle use { id }`);
     };
-    return this.db.transaction(() => this.insertOutbox(items, at, { incident: noIndex, event: noIndex })).immediate();
+    return this.durably(() => this.db.transaction(() => this.insertOutbox(items, at, { incident: noIndex, event: noIndex })).immediate());
   }
 
   private insertOutbox(
@@ -470,9 +500,10 @@ export class SqliteStore implements Store {
   }
 
   markDelivered(id: number, now: Instant): boolean {
-    return (
-      this.sql('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ? AND delivered_at IS NULL AND failed_at IS NULL').run(iso(now), id)
-        .changes === 1
+    // Durable, so that a power cut after Slack's 200 cannot bring the row back as undelivered.
+    return this.durably(
+      () => this.sql('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ? AND delivered_at IS NULL AND failed_at IS NULL').run(iso(now), id)
+        .changes === 1,
     );
   }
 
@@ -485,11 +516,11 @@ export class SqliteStore implements Store {
   }
 
   markFailed(id: number, error: string, now: Instant): void {
-    this.sql('UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ? AND delivered_at IS NULL AND failed_at IS NULL').run(
+    this.durably(() => this.sql('UPDATE outbox SET attempts = attempts + 1, last_error = ?, failed_at = ? WHERE id = ? AND delivered_at IS NULL AND failed_at IS NULL').run(
       error.slice(0, MAX_ERROR_LENGTH),
       iso(now),
       id,
-    );
+    ));
   }
 
   outboxCounts(): OutboxCounts {

@@ -23,6 +23,10 @@ export const SPEC_METRICS = [
   'authwatch_outbox_pending',
   'authwatch_config_reload_success',
   'authwatch_config_last_reload_timestamp_seconds',
+  // Storage health (docs/reliability.md).
+  'authwatch_storage_up',
+  'authwatch_storage_errors_total',
+  'authwatch_storage_pending_writes',
 ] as const;
 
 /** Histograms expose these series names. */

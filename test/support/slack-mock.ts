@@ -28,6 +28,8 @@ export interface RecordingServer {
   requests: RecordedRequest[];
   /** Replies used in order, one per request; afterwards the default reply. */
   script(...replies: ScriptedReply[]): void;
+  /** Runs `hook` (awaited) just before each later reply is sent, e.g. to take a database lock at that moment. */
+  beforeReply(hook: ((reply: ScriptedReply) => void | Promise<void>) | null): void;
   /** Resolves once `count` requests have been answered. */
   waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function startRecordingServer(defaultReply: ScriptedReply): Promise
   const requests: RecordedRequest[] = [];
   const queue: ScriptedReply[] = [];
   const waiters: (() => void)[] = [];
+  let beforeReply: ((reply: ScriptedReply) => void | Promise<void>) | null = null;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -49,14 +52,15 @@ export async function startRecordingServer(defaultReply: ScriptedReply): Promise
         // keep the text
       }
       const reply = queue.shift() ?? defaultReply;
-      const answer = () => {
+      const answer = async () => {
+        await beforeReply?.(reply);
         requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body, receivedAt: Date.now(), status: reply.status });
         response.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
         response.end(reply.body ?? '');
         waiters.splice(0).forEach((wake) => wake());
       };
-      if (reply.delayMs) setTimeout(answer, reply.delayMs);
-      else answer();
+      if (reply.delayMs) setTimeout(() => void answer(), reply.delayMs);
+      else void answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -65,6 +69,9 @@ export async function startRecordingServer(defaultReply: ScriptedReply): Promise
     origin: `http://127.0.0.1:${port}`,
     requests,
     script: (...replies) => queue.push(...replies),
+    beforeReply: (hook) => {
+      beforeReply = hook;
+    },
     async waitForRequests(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {
