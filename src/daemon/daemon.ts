@@ -10,7 +10,7 @@ import { buildNotifiers, type Notifier } from '../notify/registry.js';
 import { Dispatcher } from '../notify/dispatcher.js';
 import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
-import { readModelOverStore } from '../server/store-read-model.js';
+import { readModelOverStore, statusReadModelOverStore } from '../server/store-read-model.js';
 import { openStore, type Store } from '../store/store.js';
 import { runCycle, type CycleDeps } from './cycle.js';
 import { Scheduler } from './scheduler.js';
@@ -114,6 +114,7 @@ export class Daemon {
         port: config.listen.port,
         metrics,
         readModel: readModelOverStore(store),
+        statusPage: statusReadModelOverStore(store),
         isReady: () => started.ready,
         isAlive: () => !started.stopping,
         logger,
