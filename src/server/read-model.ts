@@ -81,9 +81,9 @@ export interface StatusConnectionView extends ConnectionView {
   removedAt: string | null;
 }
 
-/** Probes in one time bucket of a connection's outcome strip, by class. */
+/** Probes in one hour of a connection's outcome strip, by class. */
 export interface OutcomeBucketView {
-  /** Start of the bucket, ISO 8601. */
+  /** Start of the hour, ISO 8601. */
   start: string;
   ok: number;
   auth: number;
@@ -129,8 +129,8 @@ export interface ConnectionDetailView {
 export interface StatusReadModel {
   /** Every configured connection, sorted by name. */
   statusConnections(): StatusConnectionView[] | Promise<StatusConnectionView[]>;
-  /** Outcome counts per bucket of `bucketMs` from `since`, for just these connections; every bucket present. */
-  outcomeStrips(names: readonly string[], since: Date, bucketMs: number, buckets: number): Map<string, OutcomeBucketView[]> | Promise<Map<string, OutcomeBucketView[]>>;
+  /** Outcome counts per UTC hour from `since` (a whole hour), `hours` of them, for just these connections; every hour present. */
+  outcomeStrips(names: readonly string[], since: Date, hours: number): Map<string, OutcomeBucketView[]> | Promise<Map<string, OutcomeBucketView[]>>;
   /** null when no connection of that name was ever configured. */
   connectionDetail(name: string, probeLimit: number): ConnectionDetailView | null | Promise<ConnectionDetailView | null>;
 }

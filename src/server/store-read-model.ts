@@ -106,21 +106,26 @@ function incidentView(incident: StoredIncident, notifications: OutboxItem[]): In
   };
 }
 
-type StatusStore = Pick<Store, 'listStates' | 'connectionSummary' | 'outcomeBuckets' | 'recentProbes' | 'lastOkProbe' | 'openIncidents' | 'incidentNotifications'>;
+const HOUR_MS = 3_600_000;
+
+type StatusStore = Pick<Store, 'listStates' | 'connectionSummary' | 'hourlyOutcomeCounts' | 'recentProbes' | 'lastOkProbe' | 'openIncidents' | 'incidentNotifications'>;
 
 export function statusReadModelOverStore(store: StatusStore): StatusReadModel {
   return {
     statusConnections: () => store.listStates().map(statusConnectionView),
-    outcomeStrips: (names, since, bucketMs, buckets) => {
+    outcomeStrips: (names, since, hours) => {
       const strips = new Map<string, OutcomeBucketView[]>(
         names.map((name) => [
           name,
-          Array.from({ length: buckets }, (_, index) => ({ start: new Date(since.getTime() + index * bucketMs).toISOString(), ok: 0, auth: 0, other: 0 })),
+          Array.from({ length: hours }, (_, index) => ({ start: new Date(since.getTime() + index * HOUR_MS).toISOString(), ok: 0, auth: 0, other: 0 })),
         ]),
       );
-      for (const count of store.outcomeBuckets(names, since, bucketMs)) {
-        const bucket = strips.get(count.connection)?.[count.bucket];
-        if (bucket) Object.assign(bucket, { ok: count.ok, auth: count.auth, other: count.other });
+      for (const count of store.hourlyOutcomeCounts(names, since)) {
+        const bucket = strips.get(count.connection)?.[Math.floor((Date.parse(count.hour) - since.getTime()) / HOUR_MS)];
+        if (!bucket) continue;
+        if (count.class === 'ok') bucket.ok += count.probes;
+        else if (count.class === 'auth') bucket.auth += count.probes;
+        else bucket.other += count.probes;
       }
       return strips;
     },

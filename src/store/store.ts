@@ -175,14 +175,12 @@ export interface OutboxItem {
   lastError: string | null;
 }
 
-export interface OutcomeBucketCount {
+export interface HourlyOutcomeCount {
   connection: string;
-  bucket: number;
-  ok: number;
-  /** Auth-class outcomes: the credential or its handling. */
-  auth: number;
-  /** network, tls and server classes. */
-  other: number;
+  /** The start of the UTC hour, ISO 8601. */
+  hour: string;
+  class: OutcomeClass;
+  probes: number;
 }
 
 export type OutboxCounts = Record<Channel, { pending: number; delivered: number; failed: number }>;
@@ -208,8 +206,8 @@ export interface Store {
   openIncidents(name?: string): StoredIncident[];
   /** One connection as listStates shows it (removed ones included), or null when it was never configured. */
   connectionSummary(name: string): ConnectionSummary | null;
-  /** Per connection, its probes since `since` counted by class in buckets of `bucketMs` (bucket 0 starts at `since`). */
-  outcomeBuckets(names: readonly string[], since: Instant, bucketMs: number): OutcomeBucketCount[];
+  /** Per connection, its probes since `since` counted by UTC hour and outcome class (reads the index only). */
+  hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[];
   /** Every notification enqueued for these incidents, oldest first. */
   incidentNotifications(incidentIds: readonly number[]): OutboxItem[];
   enqueueOutbox(items: readonly NewOutboxItem[], now: Instant): (number | null)[];
@@ -374,13 +372,12 @@ export class SqliteStore implements Store {
     return row ? summaryFromRow(row) : null;
   }
 
-  outcomeBuckets(names: readonly string[], since: Instant, bucketMs: number): OutcomeBucketCount[] {
+  hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[] {
     if (names.length === 0) return [];
-    // Reads the (connection, started_at) index for just these connections: a page of the status page, not all of them.
-    return this.sql(`SELECT connection, CAST((julianday(started_at) - julianday(@since)) * 86400000 / @bucketMs AS INTEGER) AS bucket,
-        sum(class = 'ok') AS ok, sum(class = 'auth') AS auth, sum(class NOT IN ('ok', 'auth')) AS other
+    // Only these connections (a page of the status page), from probes_connection_started_class alone.
+    return this.sql(`SELECT connection, substr(started_at, 1, 13) || ':00:00.000Z' AS hour, class, count(*) AS probes
       FROM probes WHERE connection IN (SELECT value FROM json_each(@names)) AND started_at >= @since
-      GROUP BY connection, bucket ORDER BY connection, bucket`).all({ names: JSON.stringify(names), since: iso(since), bucketMs }) as OutcomeBucketCount[];
+      GROUP BY connection, hour, class ORDER BY connection, hour, class`).all({ names: JSON.stringify(names), since: iso(since) }) as HourlyOutcomeCount[];
   }
 
   incidentNotifications(incidentIds: readonly number[]): OutboxItem[] {

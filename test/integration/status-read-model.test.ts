@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openStore, stateChangedEvent, type Store } from '../../src/store/store.js';
 import { statusReadModelOverStore } from '../../src/server/store-read-model.js';
 import { advance } from '../../src/state/machine.js';
@@ -18,7 +19,6 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
-const HOUR = 3_600_000;
 
 function connection(name: string, labels: Record<string, string> = {}): Connection {
   return {
@@ -108,22 +108,35 @@ function seeded(): Store {
   return store;
 }
 
-test('outcomeBuckets counts each connection\'s probes by class per bucket, from `since`, for the names asked only', () => {
+test('hourlyOutcomeCounts counts each connection\'s probes by UTC hour and class, from `since`, for the names asked only', () => {
   const store = seeded();
-  assert.deepEqual(store.outcomeBuckets(['a', 'b'], at(0), HOUR), [
-    { connection: 'a', bucket: 0, ok: 2, auth: 0, other: 0 },
-    { connection: 'a', bucket: 1, ok: 0, auth: 2, other: 0 },
-    { connection: 'b', bucket: 0, ok: 0, auth: 0, other: 1 },
+  assert.deepEqual(store.hourlyOutcomeCounts(['a', 'b'], at(0)), [
+    { connection: 'a', hour: at(0), class: 'ok', probes: 2 },
+    { connection: 'a', hour: at(60), class: 'auth', probes: 2 },
+    { connection: 'b', hour: at(0), class: 'network', probes: 1 },
   ]);
-  assert.deepEqual(store.outcomeBuckets(['b'], at(60), HOUR), []);
-  assert.deepEqual(store.outcomeBuckets([], at(0), HOUR), []);
+  assert.deepEqual(store.hourlyOutcomeCounts(['b'], at(60)), []);
+  assert.deepEqual(store.hourlyOutcomeCounts([], at(0)), []);
   store.close();
+});
+
+test('the strip counts (the same query as the store\'s) read the index alone', () => {
+  const store = seeded();
+  const db = new Database(store.path, { readonly: true });
+  const plan = db
+    .prepare(`EXPLAIN QUERY PLAN SELECT connection, substr(started_at, 1, 13) || ':00:00.000Z' AS hour, class, count(*) AS probes
+      FROM probes WHERE connection IN (SELECT value FROM json_each(@names)) AND started_at >= @since
+      GROUP BY connection, hour, class ORDER BY connection, hour, class`)
+    .all({ names: '["a"]', since: at(0) }) as { detail: string }[];
+  db.close();
+  store.close();
+  assert.ok(plan.some((step) => step.detail.includes('USING COVERING INDEX probes_connection_started_class')), JSON.stringify(plan));
 });
 
 test('the status read model: every bucket present, connections with labels, a removed one readable by name only', async () => {
   const store = seeded();
   const model = statusReadModelOverStore(store);
-  const strips = await model.outcomeStrips(['a', 'nobody'], new Date(at(0)), HOUR, 3);
+  const strips = await model.outcomeStrips(['a', 'nobody'], new Date(at(0)), 3);
   assert.deepEqual(strips.get('a'), [
     { start: at(0), ok: 2, auth: 0, other: 0 },
     { start: at(60), ok: 0, auth: 2, other: 0 },

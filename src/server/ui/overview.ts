@@ -6,8 +6,9 @@ import { formatInstant, stateBadge, STATE_WORDS, timeCell } from './format.js';
 import { html, type Html } from './html.js';
 
 export const PAGE_SIZE = 100;
-export const STRIP_BUCKETS = 24;
-export const STRIP_BUCKET_MS = 3_600_000;
+/** Hours in the outcome strip. */
+export const STRIP_HOURS = 24;
+const HOUR_MS = 3_600_000;
 
 /** Problems first: what needs someone's attention, then what is not known yet, then what works. */
 const STATE_RANK: Record<AuthState, number> = { regressed: 0, failing: 1, unreachable: 2, unknown: 3, ok: 4 };
@@ -85,7 +86,7 @@ export function selectOverview(connections: readonly StatusConnectionView[], que
 
 /** The start of the strip: 24 whole hours ending with the current one. */
 export function stripStart(now: Date): Date {
-  return new Date(Math.floor(now.getTime() / STRIP_BUCKET_MS) * STRIP_BUCKET_MS - (STRIP_BUCKETS - 1) * STRIP_BUCKET_MS);
+  return new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - (STRIP_HOURS - 1) * HOUR_MS);
 }
 
 /** The overview's URL for a query (only the parameters that differ from the defaults). */

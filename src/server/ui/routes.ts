@@ -6,7 +6,7 @@ import { ASSETS } from './assets.js';
 import { connectionContent } from './connection-page.js';
 import { html, type Html } from './html.js';
 import { DEFAULT_REFRESH_SECONDS, fragment, page, type PageFrame } from './layout.js';
-import { overviewContent, parseOverviewQuery, selectOverview, stripStart, STRIP_BUCKET_MS, STRIP_BUCKETS } from './overview.js';
+import { overviewContent, parseOverviewQuery, selectOverview, stripStart, STRIP_HOURS } from './overview.js';
 
 export const PROBE_HISTORY_LIMIT = 50;
 
@@ -83,12 +83,7 @@ export async function answerStatusPage(context: StatusPageContext, method: strin
     if (!parsed.ok) return errorPage(400, 'Bad filter', parsed.message, frame);
     const selection = selectOverview(await context.model.statusConnections(), parsed.query);
     const rows = masked<StatusConnectionView[]>(selection.rows, context.secrets);
-    const strips = await context.model.outcomeStrips(
-      selection.rows.map((row) => row.name),
-      stripStart(context.now),
-      STRIP_BUCKET_MS,
-      STRIP_BUCKETS,
-    );
+    const strips = await context.model.outcomeStrips(selection.rows.map((row) => row.name), stripStart(context.now), STRIP_HOURS);
     const content = overviewContent({ selection: { ...selection, rows }, strips, query: parsed.query, now: context.now });
     return reply(200, wrap(content, 'Connections'), HTML_TYPE, context.secrets);
   }
