@@ -206,6 +206,7 @@ async function main(): Promise<number> {
     ['connection page (regressed, 50 probes)', `/connections/${failing[0]}`],
   ];
   const results: { what: string; path: string; timing: Timing; rows: number }[] = [];
+  let refreshMs = Number.NaN;
   try {
     const page = await browser.context.newPage();
     for (const [what, address] of pages) {
@@ -229,6 +230,26 @@ async function main(): Promise<number> {
       const pick = (key: keyof Timing) => median(samples.map((sample) => sample[key])) ?? Number.NaN;
       results.push({ what, path: address, rows, timing: { responseStart: pick('responseStart'), responseEnd: pick('responseEnd'), domContentLoaded: pick('domContentLoaded'), load: pick('load'), bytes: pick('bytes') } });
     }
+    // What the in-place refresh does every 15 s on page 1 (as static/status.js does it): fetch, parse, swap, lay out.
+    await page.goto(`${server.url}/`, { waitUntil: 'load' });
+    const swaps: number[] = [];
+    for (let run = 0; run <= options.runs; run += 1) {
+      const took = await page.evaluate(async () => {
+        const started = performance.now();
+        const text = await (await fetch('/?fragment=1')).text();
+        const doc = globalThis as unknown as {
+          DOMParser: new () => { parseFromString(text: string, type: string): { getElementById(id: string): { childNodes: ArrayLike<unknown> } } };
+          document: { getElementById(id: string): { replaceChildren(...nodes: unknown[]): void; offsetHeight: number }; importNode(node: unknown, deep: boolean): unknown };
+        };
+        const next = new doc.DOMParser().parseFromString(text, 'text/html').getElementById('content');
+        const content = doc.document.getElementById('content');
+        content.replaceChildren(...Array.from(next.childNodes, (node) => doc.document.importNode(node, true)));
+        void content.offsetHeight; // forces the layout
+        return performance.now() - started;
+      });
+      if (run > 0) swaps.push(took);
+    }
+    refreshMs = median(swaps) ?? Number.NaN;
   } finally {
     await browser.close();
     await server.close();
@@ -246,6 +267,8 @@ async function main(): Promise<number> {
   for (const { what, path: address, rows, timing } of results) {
     console.log(`| ${what} | \`${address}\` | ${rows} | ${ms(timing.responseStart)} | ${ms(timing.responseEnd)} | ${ms(timing.domContentLoaded)} | ${ms(timing.load)} | ${Math.round(timing.bytes / 1024)} KiB |`);
   }
+  console.log('');
+  console.log(`In-place refresh of page 1 (fetch \`/?fragment=1\`, parse, swap, lay out): ${ms(refreshMs)} (median).`);
   return 0;
 }
 
