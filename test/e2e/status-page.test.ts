@@ -202,6 +202,25 @@ describe('status page in Chromium', { skip: missing ?? false }, () => {
     await page.close();
   });
 
+  it('works without JavaScript: the list, the filter form and the connection page', async () => {
+    const plain = await launchChromium(undefined, { javaScriptEnabled: false });
+    try {
+      plain.context.on('request', (request) => requested.push(request.url()));
+      const page = await plain.context.newPage();
+      await page.goto(`${url}/`);
+      assert.equal((await overviewRows(page)).length, 4);
+      await page.selectOption('select[name="state"]', 'ok');
+      await Promise.all([page.waitForURL(/state=ok/), page.click('form.filters button[type="submit"]')]);
+      assert.deepEqual((await overviewRows(page)).map((row) => row.name), ['healthy']);
+      await Promise.all([page.waitForURL(/\/connections\/healthy$/), page.click('td.name > a')]);
+      assert.match(await page.innerText('section.diagnosis'), /OK/);
+      seen.push({ what: '/connections/healthy (no JavaScript)', text: await page.content() });
+      assert.equal(await page.innerText('#refresh-status'), 'Reload the page to refresh.');
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('the connection page shows the remediation, "credential unchanged", the incident and its notification, and the probes', async () => {
     const page = await open('/connections/regresses');
     const steps = await page.$$eval('ol.remediation li', (items) => items.map((item) => item.textContent));

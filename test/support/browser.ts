@@ -28,7 +28,7 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchChromium(viewport = { width: 1000, height: 700 }): Promise<Browser> {
+export async function launchChromium(viewport = { width: 1000, height: 700 }, options: { javaScriptEnabled?: boolean } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'authwatch-chromium-'));
   // launchPersistentContext passes the profile as --user-data-dir.
   const context = await chromium.launchPersistentContext(profile, {
@@ -38,6 +38,7 @@ export async function launchChromium(viewport = { width: 1000, height: 700 }): P
     viewport,
     colorScheme: 'light',
     serviceWorkers: 'block',
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
   return {
     context,
