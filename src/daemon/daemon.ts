@@ -10,7 +10,7 @@ import { buildNotifiers, type Notifier } from '../notify/registry.js';
 import { Dispatcher } from '../notify/dispatcher.js';
 import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
-import { readModelOverStore } from '../server/store-read-model.js';
+import { readModelOverStore, statusReadModelOverStore } from '../server/store-read-model.js';
 import { openStore, type Store } from '../store/store.js';
 import { commitProbe, runCycle, type CycleDeps } from './cycle.js';
 import { withPendingProbes } from './pending-store-reads.js';
@@ -145,6 +145,14 @@ export class Daemon {
         port: config.listen.port,
         metrics,
         readModel: readModelOverStore(withPendingProbes(store, started.records)),
+        statusPage: statusReadModelOverStore({
+          ...withPendingProbes(store, started.records),
+          connectionSummary: (name) => store.connectionSummary(name),
+          hourlyOutcomeCounts: (names, since) => store.hourlyOutcomeCounts(names, since),
+          lastOkProbe: (name) => store.lastOkProbe(name),
+          openIncidents: (name) => store.openIncidents(name),
+          incidentNotifications: (ids) => store.incidentNotifications(ids),
+        }),
         isReady: () => started.ready,
         degraded: () => started.degraded(),
         isAlive: () => !started.stopping,

@@ -53,8 +53,14 @@ export const JIRA_BEHAVIOURS = [
   'redirect-loop',
   /** /myself as normal; the token endpoint answers 401 invalid_client. */
   'oauth-refuses',
+  /** 500 text/html whose body carries markup and a script (what a status page must show as text, never run). */
+  'hostile-message',
 ] as const;
 export type JiraBehaviour = (typeof JIRA_BEHAVIOURS)[number];
+
+/** The body of 'hostile-message': if a page ran it, window.pwned would be set and a request would go to /pwned. */
+export const HOSTILE_MESSAGE =
+  '<h1>Down for maintenance</h1><script>window.pwned = "server message"; fetch("/pwned?from=message");</script><img src="/pwned.png" onerror="window.pwned = \'img\'">';
 
 export interface JiraUser {
   /** Cloud. */
@@ -543,6 +549,9 @@ export class SimulatedJira {
         break;
       case 'teapot':
         reply = build.text(418, 'text/plain', "I'm a teapot");
+        break;
+      case 'hostile-message':
+        reply = html(500, HOSTILE_MESSAGE);
         break;
       case 'wrong-identity':
         reply = json(200, this.#userBody(state, OTHER_USER, base), this.#identityHeaders(state, OTHER_USER));

@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { maskValue, type SecretRegistry } from '../log/mask.js';
-import type { ReadModel } from './read-model.js';
+import type { ReadModel, StatusReadModel } from './read-model.js';
+import { answerStatusPage } from './ui/routes.js';
 
 export interface MetricsSource {
   render(): Promise<string>;
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** The daemon's registered secrets, masked out of every JSON response. */
   secrets?: SecretRegistry;
+  /** Serves the HTML status page (`/`, `/connections/NAME`, `/static/*`) when set. */
+  statusPage?: StatusReadModel;
 }
 
 export interface HttpServerHandle {
@@ -107,7 +110,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   async function answer(request: IncomingMessage): Promise<Reply> {
     const url = new URL(request.url ?? '/', 'http://authwatch.invalid');
     const route = routeOf(url.pathname);
-    if (route.kind === 'not_found') return json(404, { error: `no such endpoint: ${url.pathname}` });
+    if (route.kind === 'not_found') {
+      const page = options.statusPage ? await answerStatusPage({ model: options.statusPage, now: new Date(), secrets: options.secrets }, request.method, url) : null;
+      return page ?? json(404, { error: `no such endpoint: ${url.pathname}` });
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return { ...json(405, { error: `method ${request.method} not allowed; use GET` }), headers: { Allow: 'GET, HEAD' } };
     }

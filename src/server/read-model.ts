@@ -3,7 +3,8 @@
 import type { Deployment } from '../config/load.js';
 import type { AuthType } from '../config/schema.js';
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
-import type { ProbeTimings } from '../probe/observation.js';
+import type { Changes } from '../notify/types.js';
+import type { ProbeTimings, TlsDetails } from '../probe/observation.js';
 import type { AuthState } from '../state/types.js';
 
 export interface OutcomeView {
@@ -68,4 +69,68 @@ export interface ReadModel {
   listConnections(): ConnectionView[] | Promise<ConnectionView[]>;
   /** The connection's most recent probes, newest first, at most `limit`; null when no such connection is configured. */
   recentProbes(name: string, limit: number): ProbeView[] | null | Promise<ProbeView[] | null>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The status page's reads (src/server/ui/): narrower and richer than the JSON API, never a secret either.
+
+/** A connection as the status page lists it: the API's view plus its configured labels. */
+export interface StatusConnectionView extends ConnectionView {
+  labels: Record<string, string>;
+  /** Set when the connection is no longer in the config (its page stays readable). */
+  removedAt: string | null;
+}
+
+/** Probes in one hour of a connection's outcome strip, by class. */
+export interface OutcomeBucketView {
+  /** Start of the hour, ISO 8601. */
+  start: string;
+  ok: number;
+  auth: number;
+  /** network, tls and server classes. */
+  other: number;
+}
+
+export interface ProbeDetailView extends ProbeView {
+  /** Everything recorded of the TLS handshake: subject, issuer, SANs, serial, fingerprint, validity, verification. */
+  tlsDetails: TlsDetails | null;
+}
+
+export interface NotificationView {
+  channel: string;
+  kind: string;
+  createdAt: string;
+  attempts: number;
+  deliveredAt: string | null;
+  failedAt: string | null;
+  /** Redacted by the dispatcher before it was stored (never a webhook URL). */
+  lastError: string | null;
+}
+
+export interface IncidentView {
+  id: number;
+  kind: string;
+  openedAt: string;
+  lastNotifiedAt: string | null;
+  notifications: NotificationView[];
+}
+
+export interface ConnectionDetailView {
+  connection: StatusConnectionView;
+  /** Newest first. */
+  probes: ProbeDetailView[];
+  /** The last successful probe, kept by pruning; null when there never was one. */
+  lastOk: ProbeDetailView | null;
+  /** The latest probe compared with the last success (the comparison the notifications carry); null without both. */
+  changes: Changes | null;
+  openIncidents: IncidentView[];
+}
+
+export interface StatusReadModel {
+  /** Every configured connection, sorted by name. */
+  statusConnections(): StatusConnectionView[] | Promise<StatusConnectionView[]>;
+  /** Outcome counts per UTC hour from `since` (a whole hour), `hours` of them, for just these connections; every hour present. */
+  outcomeStrips(names: readonly string[], since: Date, hours: number): Map<string, OutcomeBucketView[]> | Promise<Map<string, OutcomeBucketView[]>>;
+  /** null when no connection of that name was ever configured. */
+  connectionDetail(name: string, probeLimit: number): ConnectionDetailView | null | Promise<ConnectionDetailView | null>;
 }

@@ -4,8 +4,21 @@ import { describeOutcome } from '../diagnosis/outcomes.js';
 import type { Outcome } from '../diagnosis/outcome-names.js';
 import type { Deployment } from '../config/load.js';
 import type { TlsDetails } from '../probe/observation.js';
-import type { ConnectionSummary, StoredProbe, Store, TlsSummary } from '../store/store.js';
-import type { ConnectionView, OutcomeView, ProbeView, ReadModel, TlsSummaryView } from './read-model.js';
+import { compareWithLastSuccess, snapshotOf } from '../notify/types.js';
+import type { ConnectionSummary, OutboxItem, StoredIncident, StoredProbe, Store, TlsSummary } from '../store/store.js';
+import type {
+  ConnectionView,
+  IncidentView,
+  NotificationView,
+  OutcomeBucketView,
+  OutcomeView,
+  ProbeDetailView,
+  ProbeView,
+  ReadModel,
+  StatusConnectionView,
+  StatusReadModel,
+  TlsSummaryView,
+} from './read-model.js';
 
 export function outcomeView(outcome: Outcome, outcomeClassName: OutcomeView['class'], detail: string | null, deployment: Deployment): OutcomeView {
   const guide = describeOutcome(outcome, deployment);
@@ -59,6 +72,77 @@ export function readModelOverStore(store: Pick<Store, 'listStates' | 'recentProb
       const probes = store.recentProbes(name, limit);
       if (probes.length > 0) return probes.map(probeView);
       return store.listStates({ includeRemoved: true }).some((summary) => summary.name === name) ? [] : null;
+    },
+  };
+}
+
+export function statusConnectionView(summary: ConnectionSummary): StatusConnectionView {
+  return { ...connectionView(summary), labels: summary.labels, removedAt: summary.removedAt };
+}
+
+export function probeDetailView(probe: StoredProbe): ProbeDetailView {
+  return { ...probeView(probe), tlsDetails: probe.observation.tls };
+}
+
+function notificationView(item: OutboxItem): NotificationView {
+  return {
+    channel: item.channel,
+    kind: item.kind,
+    createdAt: item.createdAt,
+    attempts: item.attempts,
+    deliveredAt: item.deliveredAt,
+    failedAt: item.failedAt,
+    lastError: item.lastError,
+  };
+}
+
+function incidentView(incident: StoredIncident, notifications: OutboxItem[]): IncidentView {
+  return {
+    id: incident.id,
+    kind: incident.kind,
+    openedAt: incident.openedAt,
+    lastNotifiedAt: incident.lastNotifiedAt,
+    notifications: notifications.filter((item) => item.incidentId === incident.id).map(notificationView),
+  };
+}
+
+const HOUR_MS = 3_600_000;
+
+type StatusStore = Pick<Store, 'listStates' | 'connectionSummary' | 'hourlyOutcomeCounts' | 'recentProbes' | 'lastOkProbe' | 'openIncidents' | 'incidentNotifications'>;
+
+export function statusReadModelOverStore(store: StatusStore): StatusReadModel {
+  return {
+    statusConnections: () => store.listStates().map(statusConnectionView),
+    outcomeStrips: (names, since, hours) => {
+      const strips = new Map<string, OutcomeBucketView[]>(
+        names.map((name) => [
+          name,
+          Array.from({ length: hours }, (_, index) => ({ start: new Date(since.getTime() + index * HOUR_MS).toISOString(), ok: 0, auth: 0, other: 0 })),
+        ]),
+      );
+      for (const count of store.hourlyOutcomeCounts(names, since)) {
+        const bucket = strips.get(count.connection)?.[Math.floor((Date.parse(count.hour) - since.getTime()) / HOUR_MS)];
+        if (!bucket) continue;
+        if (count.class === 'ok') bucket.ok += count.probes;
+        else if (count.class === 'auth') bucket.auth += count.probes;
+        else bucket.other += count.probes;
+      }
+      return strips;
+    },
+    connectionDetail: (name, probeLimit) => {
+      const summary = store.connectionSummary(name);
+      if (!summary) return null;
+      const probes = store.recentProbes(name, probeLimit);
+      const lastOk = store.lastOkProbe(name);
+      const incidents = store.openIncidents(name);
+      const notifications = store.incidentNotifications(incidents.map((incident) => incident.id));
+      return {
+        connection: statusConnectionView(summary),
+        probes: probes.map(probeDetailView),
+        lastOk: lastOk ? probeDetailView(lastOk) : null,
+        changes: lastOk && probes[0] ? compareWithLastSuccess(snapshotOf(lastOk.observation), snapshotOf(probes[0].observation)) : null,
+        openIncidents: incidents.map((incident) => incidentView(incident, notifications)),
+      };
     },
   };
 }

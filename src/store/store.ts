@@ -176,6 +176,14 @@ export interface OutboxItem {
   lastError: string | null;
 }
 
+export interface HourlyOutcomeCount {
+  connection: string;
+  /** The start of the UTC hour, ISO 8601. */
+  hour: string;
+  class: OutcomeClass;
+  probes: number;
+}
+
 export type OutboxCounts = Record<Channel, { pending: number; delivered: number; failed: number }>;
 
 // ---------------------------------------------------------------------------------------------
@@ -197,6 +205,12 @@ export interface Store {
   history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[] };
   lastOkProbe(name: string): StoredProbe | null;
   openIncidents(name?: string): StoredIncident[];
+  /** One connection as listStates shows it (removed ones included), or null when it was never configured. */
+  connectionSummary(name: string): ConnectionSummary | null;
+  /** Per connection, its probes since `since` counted by UTC hour and outcome class (reads the index only). */
+  hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[];
+  /** Every notification enqueued for these incidents, oldest first. */
+  incidentNotifications(incidentIds: readonly number[]): OutboxItem[];
   enqueueOutbox(items: readonly NewOutboxItem[], now: Instant): (number | null)[];
   /** The oldest undelivered row of every (channel, target) lane, when it is due: a head waiting for its retry holds its lane back. */
   outboxLaneHeads(now: Instant, limit?: number): OutboxItem[];
@@ -379,51 +393,27 @@ export class SqliteStore implements Store {
   }
 
   listStates(options: { includeRemoved?: boolean } = {}): ConnectionSummary[] {
-    const rows = this.sql(`SELECT c.name AS c_name, c.url AS c_url, c.path AS c_path, c.deployment AS c_deployment, c.auth_type AS c_auth_type,
-        c.labels AS c_labels, c.first_seen AS c_first_seen, c.removed_at AS c_removed_at, s.*,
-        p.id AS p_id, p.started_at AS p_started_at, p.outcome AS p_outcome, p.class AS p_class, p.detail AS p_detail,
-        p.http_status AS p_http_status, p.total_seconds AS p_total_seconds, p.tls_protocol AS p_tls_protocol, p.tls_cipher AS p_tls_cipher,
-        p.tls_not_after AS p_tls_not_after, p.tls_chain_earliest_not_after AS p_tls_chain, p.tls_authorized AS p_tls_authorized,
-        p.tls_authorization_error AS p_tls_error
-      FROM connections c
-      LEFT JOIN connection_state s ON s.name = c.name
-      LEFT JOIN probes p ON p.id = s.last_probe_id
-      WHERE @all OR c.removed_at IS NULL
-      ORDER BY c.name`).all({ all: options.includeRemoved ? 1 : 0 }) as (StateRow & Record<string, unknown>)[];
-    return rows.map((row) => ({
-      name: row.c_name as string,
-      url: row.c_url as string,
-      path: row.c_path as string,
-      deployment: row.c_deployment as Deployment,
-      authType: row.c_auth_type as AuthType,
-      labels: JSON.parse(row.c_labels as string) as Record<string, string>,
-      firstSeen: row.c_first_seen as string,
-      removedAt: row.c_removed_at as string | null,
-      state: row.state ? stateFromRow(row) : initialState(),
-      lastProbe:
-        row.p_id == null
-          ? null
-          : {
-              id: row.p_id as number,
-              startedAt: row.p_started_at as string,
-              outcome: row.p_outcome as Outcome,
-              class: row.p_class as OutcomeClass,
-              detail: row.p_detail as string,
-              httpStatus: row.p_http_status as number | null,
-              totalSeconds: row.p_total_seconds as number | null,
-              tls:
-                row.p_tls_authorized == null
-                  ? null
-                  : {
-                      protocol: row.p_tls_protocol as string | null,
-                      cipher: row.p_tls_cipher as string | null,
-                      notAfter: row.p_tls_not_after as string | null,
-                      chainEarliestNotAfter: row.p_tls_chain as string | null,
-                      authorized: row.p_tls_authorized === 1,
-                      authorizationError: row.p_tls_error as string | null,
-                    },
-            },
-    }));
+    const rows = this.sql(`${SUMMARY_SELECT} WHERE @all OR c.removed_at IS NULL ORDER BY c.name`).all({ all: options.includeRemoved ? 1 : 0 }) as SummaryRow[];
+    return rows.map(summaryFromRow);
+  }
+
+  connectionSummary(name: string): ConnectionSummary | null {
+    const row = this.sql(`${SUMMARY_SELECT} WHERE c.name = ?`).get(name) as SummaryRow | undefined;
+    return row ? summaryFromRow(row) : null;
+  }
+
+  hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[] {
+    if (names.length === 0) return [];
+    // Only these connections (a page of the status page), from probes_connection_started_class alone.
+    return this.sql(`SELECT connection, substr(started_at, 1, 13) || ':00:00.000Z' AS hour, class, count(*) AS probes
+      FROM probes WHERE connection IN (SELECT value FROM json_each(@names)) AND started_at >= @since
+      GROUP BY connection, hour, class ORDER BY connection, hour, class`).all({ names: JSON.stringify(names), since: iso(since) }) as HourlyOutcomeCount[];
+  }
+
+  incidentNotifications(incidentIds: readonly number[]): OutboxItem[] {
+    if (incidentIds.length === 0) return [];
+    const rows = this.sql('SELECT * FROM outbox WHERE incident_id IN (SELECT value FROM json_each(?)) ORDER BY id').all(JSON.stringify(incidentIds)) as OutboxRow[];
+    return rows.map(outboxFromRow);
   }
 
   recentProbes(name: string, limit: number): StoredProbe[] {
@@ -664,6 +654,55 @@ function stateFromRow(r: StateRow): ConnectionState {
     firstFailureAt: r.first_failure_at,
     backoffUntil: r.backoff_until,
     backoffLevel: r.backoff_level,
+  };
+}
+
+type SummaryRow = StateRow & Record<string, unknown>;
+
+const SUMMARY_SELECT = `SELECT c.name AS c_name, c.url AS c_url, c.path AS c_path, c.deployment AS c_deployment, c.auth_type AS c_auth_type,
+        c.labels AS c_labels, c.first_seen AS c_first_seen, c.removed_at AS c_removed_at, s.*,
+        p.id AS p_id, p.started_at AS p_started_at, p.outcome AS p_outcome, p.class AS p_class, p.detail AS p_detail,
+        p.http_status AS p_http_status, p.total_seconds AS p_total_seconds, p.tls_protocol AS p_tls_protocol, p.tls_cipher AS p_tls_cipher,
+        p.tls_not_after AS p_tls_not_after, p.tls_chain_earliest_not_after AS p_tls_chain, p.tls_authorized AS p_tls_authorized,
+        p.tls_authorization_error AS p_tls_error
+      FROM connections c
+      LEFT JOIN connection_state s ON s.name = c.name
+      LEFT JOIN probes p ON p.id = s.last_probe_id`;
+
+function summaryFromRow(row: SummaryRow): ConnectionSummary {
+  return {
+    name: row.c_name as string,
+    url: row.c_url as string,
+    path: row.c_path as string,
+    deployment: row.c_deployment as Deployment,
+    authType: row.c_auth_type as AuthType,
+    labels: JSON.parse(row.c_labels as string) as Record<string, string>,
+    firstSeen: row.c_first_seen as string,
+    removedAt: row.c_removed_at as string | null,
+    state: row.state ? stateFromRow(row) : initialState(),
+    lastProbe:
+      row.p_id == null
+        ? null
+        : {
+            id: row.p_id as number,
+            startedAt: row.p_started_at as string,
+            outcome: row.p_outcome as Outcome,
+            class: row.p_class as OutcomeClass,
+            detail: row.p_detail as string,
+            httpStatus: row.p_http_status as number | null,
+            totalSeconds: row.p_total_seconds as number | null,
+            tls:
+              row.p_tls_authorized == null
+                ? null
+                : {
+                    protocol: row.p_tls_protocol as string | null,
+                    cipher: row.p_tls_cipher as string | null,
+                    notAfter: row.p_tls_not_after as string | null,
+                    chainEarliestNotAfter: row.p_tls_chain as string | null,
+                    authorized: row.p_tls_authorized === 1,
+                    authorizationError: row.p_tls_error as string | null,
+                  },
+          },
   };
 }
 
