@@ -8,6 +8,7 @@ import type { AppLogger } from '../log/logger.js';
 import { AuthwatchMetrics } from '../metrics/metrics.js';
 import { buildNotifiers, type Notifier } from '../notify/registry.js';
 import { Dispatcher } from '../notify/dispatcher.js';
+import { slackSecretRefs } from '../notify/slack/destinations.js';
 import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
 import { readModelOverStore } from '../server/store-read-model.js';
@@ -293,9 +294,9 @@ export class Daemon {
         else secrets.register(secret.value);
       }
     }
-    if (config.alerting.slack) {
-      const webhook = readSecret(config.alerting.slack.webhookUrl, env);
-      if (webhook.ok) secrets.register(webhook.value);
+    for (const { ref } of config.alerting.slack ? slackSecretRefs(config.alerting.slack) : []) {
+      const secret = readSecret(ref, env);
+      if (secret.ok) secrets.register(secret.value);
     }
   }
 
