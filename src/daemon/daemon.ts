@@ -16,6 +16,7 @@ import { openStore, type Store } from '../store/store.js';
 import { runCycle, type CycleDeps } from './cycle.js';
 import { Scheduler } from './scheduler.js';
 import { planNotifications, sweepIncidents } from './notifications.js';
+import { flushSlackGroups, SLACK_GROUPING_PASS_MS } from './slack-groups.js';
 import { StoreOutbox } from './store-outbox.js';
 import { ownedBy, type Shard } from './shard.js';
 import type { Diagnosis } from '../diagnosis/types.js';
@@ -55,6 +56,7 @@ export class Daemon {
   private deps: CycleDeps | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
+  private groupingTimer: NodeJS.Timeout | null = null;
   private ready = false;
   private stopping = false;
 
@@ -182,6 +184,7 @@ export class Daemon {
     const { logger } = this.options;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.groupingTimer) clearInterval(this.groupingTimer);
     const abandoned = await this.scheduler.stop(this.options.shutdownGraceMs);
     if (abandoned.length > 0) logger.warn('probes abandoned at shutdown', { connections: abandoned });
     await this.dispatcher.stop();
@@ -196,6 +199,7 @@ export class Daemon {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.groupingTimer) clearInterval(this.groupingTimer);
     await this.scheduler.stop(0);
     await this.dispatcher.stop();
     await this.server?.close();
@@ -224,7 +228,7 @@ export class Daemon {
     }
     const env = this.options.env ?? process.env;
     this.registerSecrets(config, env);
-    const notifiers = buildNotifiers(config.alerting, { env });
+    const notifiers = buildNotifiers(config.alerting, { env, threads: this.store.slackGroups() });
     const fingerprintKey = this.store.fingerprintKey();
     const { added, removed } = this.store.upsertConnections(config.connections, this.now());
     const states = this.store.loadStates();
@@ -335,8 +339,22 @@ export class Daemon {
         if (!this.stopping) logger.error('pruning failed', { error });
       }
     };
+    let previousGroupingAt: Date | null = null;
+    const group = () => {
+      if (this.stopping) return;
+      try {
+        const now = this.now();
+        const written = flushSlackGroups(this.store, this.config, this.notifiers, now, previousGroupingAt);
+        previousGroupingAt = now;
+        if (written > 0) this.dispatcher.wake();
+      } catch (error) {
+        logger.error('Slack grouping pass failed', { error });
+      }
+    };
     sweep();
     void prune();
+    this.groupingTimer = setInterval(group, SLACK_GROUPING_PASS_MS);
+    this.groupingTimer.unref();
     this.sweepTimer = setInterval(sweep, this.options.sweepIntervalMs);
     this.pruneTimer = setInterval(() => void prune(), HOUR_MS);
     this.sweepTimer.unref();

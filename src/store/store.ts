@@ -18,6 +18,7 @@ import type { ProbeObservation, TlsDetails } from '../probe/observation.js';
 import { initialState } from '../state/machine.js';
 import type { AuthState, ConnectionState, StateChange } from '../state/types.js';
 import { openDb, StoreError, type Db, type Migration, type Statement } from './db.js';
+import { SlackGroupStore } from './slack-groups.js';
 
 export { StoreError } from './db.js';
 
@@ -207,6 +208,12 @@ export interface Store {
   /** Deletes old probes in small transactions, yielding between them; stops early when `shouldContinue` says so. */
   pruneProbes(olderThan: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number>;
   pruneOutbox(olderThan: Instant): number;
+  /** One probe by id, or null when pruned. */
+  probe(id: number): StoredProbe | null;
+  /** Runs `work` in one write transaction (nested store calls become part of it). */
+  transaction<T>(work: () => T): T;
+  /** The Slack grouping and thread tables. */
+  slackGroups(): SlackGroupStore;
   close(): void;
 }
 
@@ -239,6 +246,7 @@ const MAX_ERROR_LENGTH = 500;
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
   private closed = false;
+  private groups: SlackGroupStore | null = null;
 
   constructor(private readonly db: Db, readonly path: string, readonly readonly: boolean) {}
 
@@ -529,6 +537,19 @@ export class SqliteStore implements Store {
   /** Deletes delivered or failed notifications created before `olderThan`; pending ones stay. */
   pruneOutbox(olderThan: Instant): number {
     return this.sql('DELETE FROM outbox WHERE created_at < ? AND (delivered_at IS NOT NULL OR failed_at IS NOT NULL)').run(iso(olderThan)).changes;
+  }
+
+  probe(id: number): StoredProbe | null {
+    const row = this.sql('SELECT * FROM probes WHERE id = ?').get(id) as ProbeRow | undefined;
+    return row ? probeFromRow(row) : null;
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  slackGroups(): SlackGroupStore {
+    return (this.groups ??= new SlackGroupStore((source) => this.sql(source)));
   }
 
   /** Checkpoints the WAL into the main file (writer) and closes; safe to call twice. */
