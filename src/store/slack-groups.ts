@@ -68,7 +68,8 @@ export class SlackGroupStore implements SlackThreads {
       JOIN events e ON e.id = i.open_event_id
       JOIN connections c ON c.name = i.connection
       LEFT JOIN probes p ON p.id = e.probe_id
-      WHERE i.kind IN ('failing', 'regressed', 'unreachable') AND (i.resolved_at IS NULL OR i.opened_at >= @since)
+      WHERE i.id IN (SELECT id FROM incidents WHERE resolved_at IS NULL UNION SELECT id FROM incidents WHERE opened_at >= @since)
+        AND i.kind IN ('failing', 'regressed', 'unreachable')
         AND NOT EXISTS (SELECT 1 FROM slack_group_members m WHERE m.incident_id = i.id)
         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = i.id AND o.channel = 'slack')
       ORDER BY i.opened_at, i.id`).all({ since }) as UngroupedRow[];

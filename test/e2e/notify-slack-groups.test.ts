@@ -44,8 +44,12 @@ test('30 connections on one host flip to 401 together: one message with the caus
     connections: tenants.map((tenant) => tenant.connection),
     slack: { webhookUrl: { env: WEBHOOK_ENV }, groupWindow: `${GROUP_WINDOW_MS}ms` },
   });
-  const daemon = new DaemonProcess(config, { env, args: ['--sweep-interval', '1s'] });
-  t.after(() => daemon.stop());
+  const start = () => {
+    const started = new DaemonProcess(config, { env, args: ['--sweep-interval', '1s'] });
+    t.after(() => started.stop());
+    return started;
+  };
+  let daemon = start();
   const okProbes = (name: string) => daemon.logs().filter((line) => line.msg === 'probe' && line.connection === name && line.outcome === 'ok').length;
   await eventually(() => tenants.every((tenant) => okProbes(tenant.connection.name) >= 1), 30_000);
 
@@ -62,6 +66,12 @@ test('30 connections on one host flip to 401 together: one message with the caus
   assert.ok(!text.includes(late.connection.name), 'the connection that still works is not listed');
   assert.equal(text.match(/\*What to do\*/g)?.length, 1, 'the diagnosis once');
   await eventually(() => openIncidents(database) === 30, 10_000);
+
+  // A crash and a restart neither repeat the announcement nor forget the group.
+  const crashed = daemon;
+  await crashed.kill();
+  daemon = start();
+  await daemon.waitForLog((line) => line.msg === 'probe' && line.outcome === 'basic_auth_rejected', 20_000, 'probes after the restart');
 
   // More than a window after the group opened (the issue's "2 minutes later", scaled to the test's window):
   // the 31st breaks for the same cause and is added to the outage, not paged on its own.
@@ -94,8 +104,10 @@ test('30 connections on one host flip to 401 together: one message with the caus
     store.close();
   }
   assertValidSlackPayloads(slack.requests);
-  assertNoWebhook(daemon.stdout + daemon.stderr, slack.webhookUrl);
-  for (const tenant of tenants) assert.ok(!daemon.stdout.includes(tenant.token), 'no API token in the log');
+  for (const output of [crashed.stdout + crashed.stderr, daemon.stdout + daemon.stderr]) {
+    assertNoWebhook(output, slack.webhookUrl);
+    for (const tenant of tenants) assert.ok(!output.includes(tenant.token), 'no API token in the log');
+  }
 });
 
 test('connections of two teams regress at once: each team\'s destination gets only its own connections', async (t) => {
