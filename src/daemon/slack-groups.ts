@@ -104,9 +104,10 @@ function groupRow(
     hosts,
     diagnosis,
     httpStatus: openProbe?.observation.http?.status ?? null,
-    connections: members.map((member) => member.connection),
-    total: group.members.length,
-    stillFailing: group.members.filter((member) => member.resolvedAt === null).length,
+    connections: [...new Set(members.map((member) => member.connection))],
+    // Connections, not incidents: one that recovered and broke again for the same cause is counted once.
+    total: new Set(group.members.map((member) => member.connection)).size,
+    stillFailing: new Set(group.members.filter((member) => member.resolvedAt === null).map((member) => member.connection)).size,
     openedAt: group.openedAt,
     announcedAt: message.kind === 'announce' ? null : group.announcedAt,
     resolvedAt: resolvedTimes.length > 0 ? resolvedTimes.reduce((a, b) => (a >= b ? a : b)) : null,
