@@ -6,7 +6,7 @@
 // (ratelimited, internal_error, fatal_error, service_unavailable, request_timeout). Every other error
 // (channel_not_found, invalid_auth, not_in_channel, message_not_found, …) will not go away by itself: rejected.
 import got, { type RequestError } from 'got';
-import { maskUrls, parseRetryAfter } from '../http-delivery.js';
+import { parseRetryAfter } from '../http-delivery.js';
 import type { DeliveryResult } from '../types.js';
 
 export type WebApiMethod = 'chat.postMessage' | 'chat.update';
@@ -25,7 +25,7 @@ const TRANSIENT_ERRORS = new Set(['ratelimited', 'internal_error', 'fatal_error'
 
 export async function callSlackWebApi(method: WebApiMethod, body: Record<string, unknown>, options: WebApiOptions): Promise<WebApiResult> {
   const url = `${options.apiUrl.replace(/\/+$/, '')}/${method}`;
-  const mask = (text: string) => maskUrls(text, []).split(options.token).join('***');
+  const mask = (text: string) => text.split(options.token).join('***');
   try {
     const response = await got.post(url, {
       json: body,
