@@ -37,5 +37,5 @@ CREATE TABLE slack_threads (
 
 -- The grouping pass (every second) looks for open or recent incidents that got no Slack row of their own.
 CREATE INDEX outbox_incident ON outbox (incident_id, channel) WHERE incident_id IS NOT NULL;
-CREATE INDEX incidents_unresolved ON incidents (id) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_unresolved ON incidents (opened_at) WHERE resolved_at IS NULL;
 CREATE INDEX incidents_opened ON incidents (opened_at);

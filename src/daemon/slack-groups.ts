@@ -39,7 +39,9 @@ export function flushSlackGroups(store: Store, config: Config, notifiers: readon
   const repo = store.slackGroups();
 
   return store.transaction(() => {
-    const candidates = repo.ungroupedIncidents(new Date(now.getTime() - 2 * windowMs).toISOString()).flatMap((incident) => {
+    // Outbox rows are pruned after storage.retention: an older open incident may have been notified on its own.
+    const openSince = new Date(now.getTime() - config.storage.retentionMs).toISOString();
+    const candidates = repo.ungroupedIncidents(new Date(now.getTime() - 2 * windowMs).toISOString(), openSince).flatMap((incident) => {
       const connection = connections.get(incident.connection);
       const destination = connection ? routeFor(destinations.map((notifier) => notifier.destination!), connection.labels) : null;
       if (!connection || !destination) return [];

@@ -58,21 +58,22 @@ export class SlackGroupStore implements SlackThreads {
   }
 
   /**
-   * Incidents in no group that got no Slack row of their own: open ones, and resolved ones opened since `since`
-   * (an incident shorter than one grouping pass). Incidents notified one by one before grouping was switched on
-   * have their rows, so they are never announced again.
+   * Incidents in no group that got no Slack row of their own: open ones opened since `openSince`, and resolved
+   * ones opened since `since` (an incident shorter than one grouping pass). Incidents notified one by one before
+   * grouping was switched on have their rows, so they are never announced again — as long as those rows are kept:
+   * pass the outbox's retention as `openSince`.
    */
-  ungroupedIncidents(since: string): UngroupedIncident[] {
+  ungroupedIncidents(since: string, openSince: string): UngroupedIncident[] {
     const rows = this.sql(`SELECT i.id, i.connection, i.kind, i.opened_at, i.resolved_at, e.details, e.probe_id, c.url, p.credential_fingerprint
       FROM incidents i
       JOIN events e ON e.id = i.open_event_id
       JOIN connections c ON c.name = i.connection
       LEFT JOIN probes p ON p.id = e.probe_id
-      WHERE i.id IN (SELECT id FROM incidents WHERE resolved_at IS NULL UNION SELECT id FROM incidents WHERE opened_at >= @since)
+      WHERE i.id IN (SELECT id FROM incidents WHERE resolved_at IS NULL AND opened_at >= @openSince UNION SELECT id FROM incidents WHERE opened_at >= @since)
         AND i.kind IN ('failing', 'regressed', 'unreachable')
         AND NOT EXISTS (SELECT 1 FROM slack_group_members m WHERE m.incident_id = i.id)
         AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.incident_id = i.id AND o.channel = 'slack')
-      ORDER BY i.opened_at, i.id`).all({ since }) as UngroupedRow[];
+      ORDER BY i.opened_at, i.id`).all({ since, openSince }) as UngroupedRow[];
     return rows.map((row) => {
       let outcome = 'unknown';
       try {
