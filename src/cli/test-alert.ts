@@ -3,7 +3,9 @@
 // Retry-After honoured, a 4xx other than 429 not retried — for a short bounded time. Needs no database.
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/load.js';
-import { readSecret } from '../config/secrets.js';
+import { readSecret, type Environment } from '../config/secrets.js';
+import type { SecretRef } from '../config/schema.js';
+import { slackSecretRefs } from '../notify/slack/destinations.js';
 import { SecretRegistry, maskText } from '../log/mask.js';
 import { Dispatcher, displayTarget, type DeliveryAttempt } from '../notify/dispatcher.js';
 import { MemoryOutbox } from '../notify/memory-outbox.js';
@@ -58,13 +60,17 @@ export async function runTestAlert(options: TestAlertOptions, io: CliIO): Promis
   }
 
   const secrets = new SecretRegistry();
-  const webhook = config.alerting.slack ? readSecret(config.alerting.slack.webhookUrl, io.env) : null;
-  if (webhook?.ok) secrets.register(webhook.value);
+  for (const { ref } of config.alerting.slack ? slackSecretRefs(config.alerting.slack) : []) {
+    const secret = readSecret(ref, io.env);
+    if (secret.ok) secrets.register(secret.value);
+  }
   const mask = (text: string) => maskText(text, secrets);
 
   const unsendable = new Map<Notifier, string>();
-  const slackProblem = webhook && (webhook.ok ? webhookUrlProblem(webhook.value) : `the Slack webhook URL is unavailable: ${webhook.problem}`);
-  for (const notifier of selected) if (notifier.channel === 'slack' && slackProblem) unsendable.set(notifier, slackProblem);
+  for (const notifier of selected) {
+    const problem = slackProblem(notifier, config.alerting.slack?.token, io.env);
+    if (problem) unsendable.set(notifier, problem);
+  }
 
   const sent = await sendTestNotification(
     selected.filter((notifier) => !unsendable.has(notifier)),
@@ -121,4 +127,17 @@ function noChannelMessage(config: Config, channel: Channel | null): string {
   if (channel === 'slack') return `no Slack channel configured in ${config.source}: add alerting.slack.webhookUrl`;
   if (channel === 'alertmanager') return `no Alertmanager configured in ${config.source}: add alerting.alertmanager.urls`;
   return `no notification channel configured in ${config.source}: add alerting.slack.webhookUrl or alerting.alertmanager.urls`;
+}
+
+/** Why a Slack destination cannot be sent to at all (an unreadable secret, a bad webhook URL), or null. */
+function slackProblem(notifier: Notifier, token: SecretRef | undefined, env: Environment): string | null {
+  const delivery = notifier.destination?.delivery;
+  if (!delivery) return null;
+  if (delivery.kind === 'webhook') {
+    const webhook = readSecret(delivery.webhookUrl, env);
+    return webhook.ok ? webhookUrlProblem(webhook.value) : `the Slack webhook URL is unavailable: ${webhook.problem}`;
+  }
+  if (token === undefined) return 'no Slack app token configured (alerting.slack.token)';
+  const secret = readSecret(token, env);
+  return secret.ok ? null : `the Slack app token is unavailable: ${secret.problem}`;
 }

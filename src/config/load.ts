@@ -39,8 +39,20 @@ export interface Connection {
   tokenExpiresAt: string | null;
 }
 
+/** alerting.slack: the default destination (webhookUrl or channel), label routes, Web API settings, grouping. */
+export interface SlackConfig {
+  webhookUrl?: SecretRef;
+  channel?: string;
+  token?: SecretRef;
+  /** Default https://slack.com/api. */
+  apiUrl?: string;
+  /** 0 or absent: no grouping, every incident notifies on its own at once. */
+  groupWindowMs?: number;
+  routes?: { name: string; match: Record<string, string>; webhookUrl?: SecretRef; channel?: string }[];
+}
+
 export interface AlertingConfig {
-  slack: { webhookUrl: SecretRef } | null;
+  slack: SlackConfig | null;
   alertmanager: { urls: string[] } | null;
   reminderIntervalMs: number;
   certExpiryWarningMs: number;
@@ -248,6 +260,11 @@ function resolveConfig(raw: RawConfig, source: string): Config {
   if (typeof alerting.slack?.webhookUrl === 'string') {
     warnings.push('alerting.slack.webhookUrl is a literal in the config file; prefer { env: NAME } or { file: PATH }');
   }
+  if (typeof alerting.slack?.token === 'string') warnings.push('alerting.slack.token is a literal in the config file; prefer { env: NAME } or { file: PATH }');
+  (alerting.slack?.routes ?? []).forEach((route, index) => {
+    if (typeof route.webhookUrl === 'string') warnings.push(`alerting.slack.routes[${index}].webhookUrl is a literal in the config file; prefer { env: NAME } or { file: PATH }`);
+  });
+  const { groupWindow, ...slack } = alerting.slack ?? {};
   return {
     source,
     listen,
@@ -256,7 +273,7 @@ function resolveConfig(raw: RawConfig, source: string): Config {
       retentionMs: parseDuration(raw.storage?.retention ?? BUILT_IN_DEFAULTS.retention),
     },
     alerting: {
-      slack: alerting.slack ?? null,
+      slack: alerting.slack ? { ...slack, groupWindowMs: parseDuration(groupWindow ?? 0) } : null,
       alertmanager: alerting.alertmanager ?? null,
       reminderIntervalMs: parseDuration(alerting.reminderInterval ?? 0),
       certExpiryWarningMs: parseDuration(alerting.certExpiryWarning ?? BUILT_IN_DEFAULTS.certExpiryWarning),

@@ -147,6 +147,44 @@ export const connectionSchema = z.strictObject({
 });
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 
+// Slack: a default destination and label routes, each an incoming webhook or a channel posted to with the app token.
+const slackChannel = z.string().regex(/^[#A-Za-z0-9_.-]+$/, 'must be a channel ID such as C0123ABCDEF (or #name)').describe('channel posted to with the Web API (needs alerting.slack.token)');
+const slackRoute = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_-]+$/, 'must use only a-z, 0-9, _ and -').max(100).describe('names the destination in logs and the outbox'),
+  match: z.record(z.string(), z.string()).refine((labels) => Object.keys(labels).length > 0, 'must name at least one label, e.g. { team: crm }').describe('connection labels that must all be equal'),
+  webhookUrl: secretRef.optional().describe('incoming webhook URL of this destination'),
+  channel: slackChannel.optional(),
+});
+const slackSchema = z
+  .strictObject({
+    webhookUrl: secretRef.optional().describe('incoming webhook URL of the default destination (a secret)'),
+    channel: slackChannel.optional(),
+    token: secretRef.optional().describe('Slack app (bot) token xoxb-…, for destinations with a channel'),
+    apiUrl: secretReceivingUrl.optional().describe('Slack Web API base URL (default https://slack.com/api)'),
+    groupWindow: duration.optional().describe('incidents with the same cause opening within this window share one message (0: off)'),
+    routes: z.array(slackRoute).optional().describe('first route whose match equals the connection labels wins; else the default destination'),
+  })
+  .superRefine((slack, ctx) => {
+    const exactlyOne = (destination: { webhookUrl?: unknown; channel?: unknown }, path: (string | number)[], what: string) => {
+      if (destination.webhookUrl !== undefined && destination.channel !== undefined) {
+        ctx.addIssue({ code: 'custom', path, message: `${what} has both webhookUrl and channel; give one` });
+      } else if (destination.webhookUrl === undefined && destination.channel === undefined) {
+        ctx.addIssue({ code: 'custom', path, message: `${what} needs webhookUrl (an incoming webhook) or channel (with alerting.slack.token)` });
+      }
+    };
+    exactlyOne(slack, [], 'the default Slack destination (for connections no route matches)');
+    const names = new Map<string, number>();
+    (slack.routes ?? []).forEach((route, index) => {
+      exactlyOne(route, ['routes', index], `route "${route.name}"`);
+      const first = names.get(route.name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['routes', index, 'name'], message: `duplicate route name "${route.name}" (first used by routes[${first}])` });
+      else names.set(route.name, index);
+      if (route.name === 'default') ctx.addIssue({ code: 'custom', path: ['routes', index, 'name'], message: '"default" names the default destination; choose another route name' });
+    });
+    const usesChannel = slack.channel !== undefined || (slack.routes ?? []).some((route) => route.channel !== undefined);
+    if (usesChannel && slack.token === undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: 'a destination with channel posts with the Web API: set token to the Slack app token (e.g. { env: SLACK_BOT_TOKEN })' });
+  });
+
 export const configSchema = z
   .strictObject({
     server: z
@@ -167,7 +205,7 @@ export const configSchema = z
     defaults: z.strictObject(probeSettings).optional(),
     alerting: z
       .strictObject({
-        slack: z.strictObject({ webhookUrl: secretRef }).optional(),
+        slack: slackSchema.optional(),
         alertmanager: z.strictObject({ urls: z.array(serviceUrl).min(1) }).optional(),
         reminderInterval: duration.optional(),
         certExpiryWarning: duration.optional(),

@@ -8,6 +8,7 @@ import type { AppLogger } from '../log/logger.js';
 import { AuthwatchMetrics } from '../metrics/metrics.js';
 import { buildNotifiers, type Notifier } from '../notify/registry.js';
 import { Dispatcher } from '../notify/dispatcher.js';
+import { slackSecretRefs } from '../notify/slack/destinations.js';
 import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
 import { readModelOverStore, statusReadModelOverStore } from '../server/store-read-model.js';
@@ -19,6 +20,7 @@ import { isStorageError, StorageHealth } from '../store/health.js';
 import { registerStorageMetrics } from '../metrics/storage-metrics.js';
 import { Scheduler } from './scheduler.js';
 import { planNotifications, sweepIncidents } from './notifications.js';
+import { flushSlackGroups, SLACK_GROUPING_PASS_MS } from './slack-groups.js';
 import { StoreOutbox } from './store-outbox.js';
 import { ownedBy, type Shard } from './shard.js';
 import type { Diagnosis } from '../diagnosis/types.js';
@@ -61,6 +63,7 @@ export class Daemon {
   private sweepTimer: NodeJS.Timeout | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
+  private groupingTimer: NodeJS.Timeout | null = null;
   private ready = false;
   private stopping = false;
   private readonly records: RecordQueue;
@@ -222,6 +225,7 @@ export class Daemon {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.groupingTimer) clearInterval(this.groupingTimer);
     const abandoned = await this.scheduler.stop(this.options.shutdownGraceMs);
     if (abandoned.length > 0) logger.warn('probes abandoned at shutdown', { connections: abandoned });
     // Last chance for what waits in memory; what the database still refuses is lost with the process (logged).
@@ -244,6 +248,7 @@ export class Daemon {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.groupingTimer) clearInterval(this.groupingTimer);
     await this.scheduler.stop(0);
     this.records.stop();
     await this.dispatcher.stop();
@@ -284,7 +289,7 @@ export class Daemon {
     }
     const env = this.options.env ?? process.env;
     this.registerSecrets(config, env);
-    const notifiers = buildNotifiers(config.alerting, { env });
+    const notifiers = buildNotifiers(config.alerting, { env, threads: this.store.slackGroups() });
     const fingerprintKey = this.store.fingerprintKey();
     const { added, removed } = this.health.track('record the configured connections', () => this.store.upsertConnections(config.connections, this.now()));
     const states = this.store.loadStates();
@@ -355,9 +360,9 @@ export class Daemon {
         else secrets.register(secret.value);
       }
     }
-    if (config.alerting.slack) {
-      const webhook = readSecret(config.alerting.slack.webhookUrl, env);
-      if (webhook.ok) secrets.register(webhook.value);
+    for (const { ref } of config.alerting.slack ? slackSecretRefs(config.alerting.slack) : []) {
+      const secret = readSecret(ref, env);
+      if (secret.ok) secrets.register(secret.value);
     }
   }
 
@@ -399,8 +404,23 @@ export class Daemon {
         else logger.error('pruning failed', { error });
       }
     };
+    let previousGroupingAt: Date | null = null;
+    const group = () => {
+      if (this.stopping) return;
+      try {
+        const now = this.now();
+        const written = flushSlackGroups(this.store, this.config, this.notifiers, now, previousGroupingAt);
+        previousGroupingAt = now;
+        if (written > 0) this.dispatcher.wake();
+      } catch (error) {
+        if (isStorageError(error)) this.health.failed('group Slack notifications', error);
+        else logger.error('Slack grouping pass failed', { error });
+      }
+    };
     sweep();
     void prune();
+    this.groupingTimer = setInterval(group, SLACK_GROUPING_PASS_MS);
+    this.groupingTimer.unref();
     this.sweepTimer = setInterval(sweep, this.options.sweepIntervalMs);
     this.pruneTimer = setInterval(() => void prune(), HOUR_MS);
     this.syncTimer = setInterval(() => {

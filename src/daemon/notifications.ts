@@ -86,7 +86,7 @@ export function planNotifications(input: PlanInput, context: NotificationContext
       if (open) incident = { id: open.id };
     }
     if (!incident) continue; // an incident the database does not know (e.g. opened before incidents were recorded)
-    outbox.push(...rows(plan, facts, context.notifiers, now, { incident }));
+    outbox.push(...rows(plan, facts, incidentNotifiers(context.notifiers, context.alerting), now, { incident }));
   }
 
   events.forEach((event, index) => {
@@ -119,10 +119,15 @@ export function sweepIncidents(store: Store, config: Config, notifiers: readonly
         policy,
     });
     const facts = notificationFacts(connection, latest.observation, latest, state, store.lastOkProbe(connection.name)?.observation ?? null, now);
-    for (const plan of planned) items.push(...rows(plan, facts, notifiers, now, { incident: { id: incident.id } }));
+    for (const plan of planned) items.push(...rows(plan, facts, incidentNotifiers(notifiers, config.alerting), now, { incident: { id: incident.id } }));
   }
   if (items.length === 0) return 0;
   return store.enqueueOutbox(items, now).filter((id) => id !== null).length;
+}
+
+/** With Slack grouping on, Slack hears of incidents only through their group (src/daemon/slack-groups.ts). */
+function incidentNotifiers(notifiers: readonly Notifier[], alerting: AlertingConfig): readonly Notifier[] {
+  return (alerting.slack?.groupWindowMs ?? 0) > 0 ? notifiers.filter((notifier) => notifier.channel !== 'slack') : notifiers;
 }
 
 function rows(plan: PlannedNotification, facts: NotificationFacts, notifiers: readonly Notifier[], now: Date, refs: Pick<NewOutboxItem, 'incident' | 'event'>): NewOutboxItem[] {
@@ -137,7 +142,7 @@ function rows(plan: PlannedNotification, facts: NotificationFacts, notifiers: re
   }));
 }
 
-function notificationFacts(
+export function notificationFacts(
   connection: Connection,
   observation: ProbeObservation,
   diagnosis: Pick<Diagnosis, 'outcome' | 'class' | 'detail'>,

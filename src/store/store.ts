@@ -19,6 +19,7 @@ import type { ProbeObservation, TlsDetails } from '../probe/observation.js';
 import { initialState } from '../state/machine.js';
 import type { AuthState, ConnectionState, StateChange } from '../state/types.js';
 import { openDb, StoreError, type Db, type Migration, type Statement } from './db.js';
+import { SlackGroupStore } from './slack-groups.js';
 
 export { StoreError } from './db.js';
 
@@ -227,6 +228,12 @@ export interface Store {
    * transactions commit without an fsync (synchronous = NORMAL); the daemon calls this every few seconds.
    */
   syncToDisk(): void;
+  /** One probe by id, or null when pruned. */
+  probe(id: number): StoredProbe | null;
+  /** Runs `work` in one durable write transaction (nested store calls become part of it). */
+  transaction<T>(work: () => T): T;
+  /** The Slack grouping and thread tables. */
+  slackGroups(): SlackGroupStore;
   close(): void;
 }
 
@@ -259,6 +266,7 @@ const MAX_ERROR_LENGTH = 500;
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
   private closed = false;
+  private groups: SlackGroupStore | null = null;
 
   constructor(private readonly db: Db, readonly path: string, readonly readonly: boolean) {}
 
@@ -314,8 +322,12 @@ export class SqliteStore implements Store {
     return notable ? this.durably(write) : write();
   }
 
-  /** Runs `write` with synchronous = FULL: its commit returns only after the WAL is fsynced. */
+  /**
+   * Runs `write` with synchronous = FULL: its commit returns only after the WAL is fsynced. Inside a transaction
+   * (SQLite refuses to change the safety level there) it joins it: the outer transaction is the durable one.
+   */
   private durably<T>(write: () => T): T {
+    if (this.db.inTransaction) return write();
     this.db.pragma('synchronous = FULL');
     try {
       return write();
@@ -550,6 +562,19 @@ export class SqliteStore implements Store {
   /** Deletes delivered or failed notifications created before `olderThan`; pending ones stay. */
   pruneOutbox(olderThan: Instant): number {
     return this.sql('DELETE FROM outbox WHERE created_at < ? AND (delivered_at IS NOT NULL OR failed_at IS NOT NULL)').run(iso(olderThan)).changes;
+  }
+
+  probe(id: number): StoredProbe | null {
+    const row = this.sql('SELECT * FROM probes WHERE id = ?').get(id) as ProbeRow | undefined;
+    return row ? probeFromRow(row) : null;
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.durably(() => this.db.transaction(work).immediate());
+  }
+
+  slackGroups(): SlackGroupStore {
+    return (this.groups ??= new SlackGroupStore((source) => this.sql(source)));
   }
 
   /** Checkpoints the WAL into the main file (writer) and closes; safe to call twice. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { startSlackMock, startRecordingServer } from '../support/slack-mock.js';
 import { startAlertmanager } from '../support/alertmanager-real.js';
+import { startSlackWebApiMock } from '../support/slack-web-api-mock.js';
 import { assertNoWebhook, assertValidSlackPayloads, slackText, tempDir, writeConfig } from '../support/notify-e2e.js';
 
 // `authwatch test-alert` as a user runs it after setting up alerting: it reaches each configured channel or says why not.
@@ -134,3 +135,34 @@ test(
     assert.equal(broken.requests[0].path, '/api/v2/alerts');
   },
 );
+
+test('Slack routes: one test message per destination (a webhook and a Web API channel), a wrong channel said plainly, the token never printed', async (t) => {
+  const token = 'xoxb-4444444444-testAlertBotToken';
+  const webhook = await startSlackMock();
+  const api = await startSlackWebApiMock({ token, channels: ['C0CRM'] });
+  t.after(() => Promise.all([webhook.close(), api.close()]));
+  const config = writeConfig({
+    dir: tempDir(t),
+    connections: [NO_JIRA],
+    slack: {
+      webhookUrl: { env: WEBHOOK_ENV },
+      token: { env: 'AUTHWATCH_E2E_SLACK_TOKEN' },
+      apiUrl: api.apiUrl,
+      routes: [
+        { name: 'crm', match: { team: 'crm' }, channel: 'C0CRM' },
+        { name: 'billing', match: { team: 'billing' }, channel: 'C0GONE' },
+      ],
+    },
+  });
+
+  const run = await runCli(['--config', config, 'test-alert'], { env: { [WEBHOOK_ENV]: webhook.webhookUrl, AUTHWATCH_E2E_SLACK_TOKEN: token } });
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /^slack\s+webhook\s+delivered$/m);
+  assert.match(run.stdout, /^slack\s+route:crm\s+delivered$/m);
+  assert.match(run.stdout, /^slack\s+route:billing\s+failed: Slack chat\.postMessage answered channel_not_found \(check the channel ID, and that the app is in that channel\)$/m);
+  assert.equal(webhook.requests.length, 1);
+  assert.equal(api.topLevel('C0CRM').length, 1);
+  assert.match(api.topLevel('C0CRM')[0].text, /test notification/);
+  assert.ok(!(run.stdout + run.stderr).includes(token) && !(run.stdout + run.stderr).includes('testAlertBotToken'), 'the token is never printed');
+  assertNoWebhook(run.stdout + run.stderr, webhook.webhookUrl);
+});

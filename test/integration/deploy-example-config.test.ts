@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { SecretRef } from '../../src/config/schema.js';
+import { slackSecretRefs } from '../../src/notify/slack/destinations.js';
 import { describeRun, repoPath, runTool } from '../support/deploy-tools.js';
 
 const EXAMPLE = repoPath('deploy/authwatch.example.yaml');
@@ -53,7 +54,7 @@ test('the example covers Cloud token, scoped token via the gateway, OAuth 2.0, D
 
 test('every credential file in the example is one docs/install.md loads with LoadCredential=', () => {
   const config = loadConfigFile(EXAMPLE);
-  const refs: SecretRef[] = [config.alerting.slack!.webhookUrl];
+  const refs: SecretRef[] = slackSecretRefs(config.alerting.slack!).map(({ ref }) => ref);
   for (const { auth } of config.connections) refs.push(auth.type === 'oauth2' ? auth.clientSecret : auth.secret);
   const install = readFileSync(repoPath('docs/install.md'), 'utf8');
   for (const ref of refs) {

@@ -19,6 +19,8 @@ export interface ConnectionSpec {
   username: string;
   /** { env: NAME } or { file: PATH }. */
   secret: Record<string, string>;
+  /** Default { team: 'crm' }. */
+  labels?: Record<string, string>;
 }
 
 export interface ConfigSpec {
@@ -33,12 +35,15 @@ export interface ConfigSpec {
   /** Default: authwatch.db in dir. */
   databasePath?: string;
   configName?: string;
+  /** alerting.slack as written (instead of slackEnv): routes, channel, token, apiUrl, groupWindow. */
+  slack?: Record<string, unknown>;
 }
 
 /** Writes the config (JSON is YAML) and returns its path. Cloud connections, basic auth, probed every second, thresholds of 1. */
 export function writeConfig(spec: ConfigSpec): string {
   const alerting: Record<string, unknown> = { reminderInterval: spec.reminderInterval ?? '0' };
   if (spec.slackEnv) alerting.slack = { webhookUrl: { env: spec.slackEnv } };
+  if (spec.slack) alerting.slack = spec.slack;
   if (spec.alertmanagerUrls) alerting.alertmanager = { urls: spec.alertmanagerUrls };
   const config = {
     server: { listen: '127.0.0.1:0' },
@@ -50,7 +55,7 @@ export function writeConfig(spec: ConfigSpec): string {
       url: connection.url,
       deployment: 'cloud',
       auth: { type: 'basic', username: connection.username, secret: connection.secret },
-      labels: { team: 'crm' },
+      labels: connection.labels ?? { team: 'crm' },
     })),
   };
   const path = join(spec.dir, spec.configName ?? 'authwatch.yaml');
