@@ -2,7 +2,7 @@
 // the HTTP server together, and the daemon's lifecycle (start, SIGHUP reload, shutdown).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadConfigFile, secretsOf, type Config, type Connection } from '../config/load.js';
+import { ConfigError, loadConfigFile, secretsOf, storagePathProblem, type Config, type Connection } from '../config/load.js';
 import { readSecret } from '../config/secrets.js';
 import type { AppLogger } from '../log/logger.js';
 import { AuthwatchMetrics } from '../metrics/metrics.js';
@@ -76,7 +76,7 @@ export class Daemon {
     const { logger } = options;
     const now = options.now ?? (() => new Date());
     const config = loadConfigFile(options.configPath);
-    mkdirSync(dirname(config.storage.path), { recursive: true });
+    prepareStorageDir(config);
     const store = openStore(config.storage.path);
     const metrics = new AuthwatchMetrics();
     let daemon: Daemon | null = null;
@@ -340,5 +340,17 @@ export class Daemon {
     this.pruneTimer = setInterval(() => void prune(), HOUR_MS);
     this.sweepTimer.unref();
     this.pruneTimer.unref();
+  }
+}
+
+/** storage.path as a config error (exit 2, the setting and the fix) when the database cannot be created there. */
+function prepareStorageDir(config: Config): void {
+  const unusable = (message: string) => new ConfigError(config.source, [{ path: 'storage.path', line: null, message }]);
+  const problem = storagePathProblem(config.storage.path, true);
+  if (problem) throw unusable(problem);
+  try {
+    mkdirSync(dirname(config.storage.path), { recursive: true });
+  } catch (error) {
+    throw unusable(`cannot create the directory of ${config.storage.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): create it for the user authwatch runs as, or choose another storage.path`);
   }
 }
