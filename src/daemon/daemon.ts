@@ -10,9 +10,10 @@ import { buildNotifiers, type Notifier } from '../notify/registry.js';
 import { Dispatcher } from '../notify/dispatcher.js';
 import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
-import { readModelOverStore } from '../server/store-read-model.js';
+import { outcomeView, readModelOverStore } from '../server/store-read-model.js';
+import type { ProbeNowView } from '../server/probe-now.js';
 import { openStore, type Store } from '../store/store.js';
-import { runCycle, type CycleDeps } from './cycle.js';
+import { runCycle, type CycleDeps, type CycleResult } from './cycle.js';
 import { Scheduler } from './scheduler.js';
 import { planNotifications, sweepIncidents } from './notifications.js';
 import { StoreOutbox } from './store-outbox.js';
@@ -118,6 +119,7 @@ export class Daemon {
         isAlive: () => !started.stopping,
         logger,
         secrets: logger.secrets,
+        probeNow: (name) => started.probeNow(name),
       });
       started.apply(config);
       metrics.configReloaded(true, now());
@@ -129,6 +131,7 @@ export class Daemon {
       throw error;
     }
     started.ready = true;
+    scheduler.kickoff(scheduler.names());
     logger.info('authwatch started', {
       connections: config.connections.length,
       listen: started.url,
@@ -159,6 +162,7 @@ export class Daemon {
       logger.warn('server.listen and storage.path take effect only after a restart');
       next = { ...next, listen: this.config.listen, storage: this.config.storage };
     }
+    const known = new Set(this.scheduler.names());
     try {
       this.apply(next);
     } catch (error) {
@@ -168,6 +172,7 @@ export class Daemon {
       return false;
     }
     this.metrics.configReloaded(true, now);
+    this.scheduler.kickoff(this.scheduler.names().filter((name) => !known.has(name)));
     for (const warning of next.warnings) logger.warn(warning);
     logger.info('config reloaded', { connections: next.connections.length });
     return true;
@@ -188,6 +193,35 @@ export class Daemon {
     for (const { prober } of this.probers.values()) prober.close();
     this.store.close();
     logger.info('authwatch stopped');
+  }
+
+  /**
+   * One cycle of the connection now, through the scheduler (the concurrency cap, one cycle per connection at a
+   * time), recorded and notified like a scheduled one; the lockout back-off still holds it. Secrets are read at
+   * probe time, so a fixed secret file is what this probe sends.
+   */
+  async probeNow(name: string): Promise<ProbeNowView | null | 'unavailable'> {
+    if (this.stopping) return 'unavailable';
+    const connection = this.connectionsByName.get(name);
+    if (!connection) return null;
+    const run = await this.scheduler.runNow(name);
+    if (run.status === 'unknown') return null;
+    const result = run.status === 'ran' ? (run.value as CycleResult | null) : null;
+    if (!result || result.kind === 'dropped' || this.stopping) return 'unavailable';
+    const state = this.store.loadState(name);
+    this.options.logger.info('probe requested through the API', { connection: name, result: result.kind });
+    if (result.kind === 'skipped') {
+      return { connection: name, result: 'skipped', backoffUntil: result.until, outcome: null, state: state.state, change: null, probedAt: null };
+    }
+    return {
+      connection: name,
+      result: 'recorded',
+      backoffUntil: null,
+      outcome: outcomeView(result.diagnosis.outcome, result.diagnosis.class, result.diagnosis.detail, connection.deployment),
+      state: state.state,
+      change: result.change ? { from: result.change.from, to: result.change.to } : null,
+      probedAt: state.lastProbeAt,
+    };
   }
 
   /** After a failed start: nothing may keep probing, ticking or holding the database (0 grace: nothing ran yet). */
@@ -261,8 +295,9 @@ export class Daemon {
         run: async () => {
           const entry = this.probers.get(connection.name);
           const current = this.connectionsByName.get(connection.name);
-          if (!entry || !current || this.stopping) return;
-          await runCycle(this.deps!, current, entry.prober);
+          if (!entry || !current || this.stopping) return null;
+          this.registerConnectionSecrets(current, this.options.env ?? process.env);
+          return runCycle(this.deps!, current, entry.prober);
         },
       })),
     );
@@ -285,17 +320,21 @@ export class Daemon {
   /** Every secret the daemon may come across is masked in every log line and API response. */
   private registerSecrets(config: Config, env: NodeJS.ProcessEnv): void {
     const { secrets } = this.options.logger;
-    for (const connection of config.connections) {
-      for (const [, ref] of secretsOf(connection.auth)) {
-        const secret = readSecret(ref, env);
-        if (!secret.ok) continue;
-        if (connection.auth.type === 'basic') secrets.registerBasicCredential(connection.auth.username, secret.value);
-        else secrets.register(secret.value);
-      }
-    }
+    for (const connection of config.connections) this.registerConnectionSecrets(connection, env);
     if (config.alerting.slack) {
       const webhook = readSecret(config.alerting.slack.webhookUrl, env);
       if (webhook.ok) secrets.register(webhook.value);
+    }
+  }
+
+  /** Also before each cycle: a secret file fixed since the last reload is masked before its probe can log anything. */
+  private registerConnectionSecrets(connection: Connection, env: NodeJS.ProcessEnv): void {
+    const { secrets } = this.options.logger;
+    for (const [, ref] of secretsOf(connection.auth)) {
+      const secret = readSecret(ref, env);
+      if (!secret.ok) continue;
+      if (connection.auth.type === 'basic') secrets.registerBasicCredential(connection.auth.username, secret.value);
+      else secrets.register(secret.value);
     }
   }
 

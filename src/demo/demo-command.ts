@@ -47,7 +47,8 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
   }
   // The options end up in the demo's config: check them with the config's own rules before anything starts.
   try {
-    parseConfigText(JSON.stringify({ server: { listen: options.listen }, defaults: { schedule: options.schedule } }), 'demo options (--listen, --schedule)');
+    const placeholder = { name: 'demo', url: 'https://jira.demo.invalid', auth: { type: 'bearer', secret: { env: 'AUTHWATCH_DEMO' } } };
+    parseConfigText(JSON.stringify({ server: { listen: options.listen }, defaults: { schedule: options.schedule }, connections: [placeholder] }), 'demo options (--listen, --schedule)');
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     reportConfigError(error, io);
