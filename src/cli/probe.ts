@@ -59,7 +59,7 @@ export async function runProbe(options: ProbeCommandOptions, io: CliIO): Promise
       if (view.result === 'skipped') return [name, 'skipped', view.state, `lockout back-off until ${view.backoffUntil}: probing now would count as another failed login`];
       const outcome = view.outcome!;
       const change = view.change ? `${view.change.from} → ${view.change.to}` : view.state;
-      return [name, outcome.outcome === 'ok' ? 'ok' : `✗ ${outcome.outcome}`, change, outcome.outcome === 'ok' ? outcome.title : `${outcome.detail ?? ''} — ${outcome.explanation}`];
+      return [name, outcome.outcome === 'ok' ? 'ok' : `✗ ${outcome.outcome}`, change, outcome.outcome === 'ok' ? (outcome.detail ?? outcome.explanation) : `${outcome.detail ?? ''} — ${outcome.explanation}`];
     });
     writeLine(io.stdout, renderTable(['CONNECTION', 'OUTCOME', 'STATE', 'DIAGNOSIS'], rows));
   }
