@@ -34,6 +34,7 @@ export async function probeAndClassify(connections: Connection[], env: NodeJS.Pr
             deployment: connection.deployment,
             authType: connection.auth.type,
             expect: connection.expect,
+            serverName: connection.tls.serverName,
           });
           return { connection, observation, diagnosis };
         } finally {

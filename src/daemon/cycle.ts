@@ -67,7 +67,7 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
   }
 
   const observation = await prober.probe();
-  const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect });
+  const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect, serverName: connection.tls.serverName });
   const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policy);
 
   // No other cycle of this connection runs meanwhile (the scheduler runs one per connection at a time), so these
