@@ -2,10 +2,11 @@
 // answered in one line (file:line, YAML path, what is wrong and the fix), exit 2, no stack trace.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../support/cli.js';
+import { CLI_PATH, childEnv, runCli } from '../support/cli.js';
 
 const HEAD = ['connections:', '  - name: jira', '    url: https://acme.atlassian.net'];
 const BEARER = '    auth: { type: bearer, secret: { env: JIRA_PAT } }';
@@ -289,4 +290,28 @@ test('the same mistakes are what `run` says, and nothing starts', async () => {
     result.stderr,
     `authwatch: invalid config, nothing started: ${configPath}:4: connections[0].timeout: 15 has no unit: add one, e.g. timeout: 15s (a duration such as 500ms, 15s, 5m, 1h or 14d)\n`,
   );
+});
+
+test('run as a user who may not write the directory of storage.path: exit 2 naming storage.path and the fix', (t) => {
+  const setpriv = spawnSync('setpriv', ['--version']);
+  if (process.getuid?.() !== 0 || setpriv.error) {
+    t.skip('needs root and setpriv(1) to run the CLI as another user (root may write anywhere)');
+    return;
+  }
+  const shared = join(dir, 'shared');
+  mkdirSync(join(shared, 'root-only'), { recursive: true });
+  for (const path of [dir, shared, join(shared, 'root-only')]) chmodSync(path, 0o755);
+  const configPath = join(shared, 'unwritable.yaml');
+  writeFileSync(configPath, ['server: { listen: "127.0.0.1:0" }', 'storage:', `  path: ${join(shared, 'root-only', 'db', 'authwatch.db')}`, ...HEAD, BEARER, ''].join('\n'), { mode: 0o644 });
+  const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI_PATH, '--config', configPath, 'run'], {
+    env: childEnv(),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(result.status, 2, result.stderr);
+  assert.equal(
+    result.stderr,
+    `authwatch: invalid config, nothing started: ${configPath}: storage.path: ${join(shared, 'root-only')} is not writable by this user: give it to the user authwatch runs as (systemd: StateDirectory=authwatch) or choose another storage.path\n`,
+  );
+  assert.equal(result.stdout, '', 'nothing started, nothing logged');
 });
