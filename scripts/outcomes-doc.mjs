@@ -23,6 +23,7 @@ const ANSWERS = {
   credential_missing: 'Jira was not asked: the environment variable is unset, or the secret file is unreadable or empty.',
   credential_malformed:
     'Jira was not asked: the secret contains whitespace or a control character (one trailing newline of a secret file is stripped, nothing else), or an `auth.type: header` value fails the header lint (`authwatch explain-header`).',
+  tls_file_unreadable: 'Jira was not asked: authwatch cannot read a TLS file of its own config (`tls.caFile`): missing, or not readable by the service user.',
   dns_error: 'No answer: the host name does not resolve (`ENOTFOUND`, `EAI_AGAIN`, …).',
   connect_error: 'No answer: the TCP connection was refused, unreachable, or reset before any HTTP response (`ECONNREFUSED`, `ECONNRESET`, `EHOSTUNREACH`, "socket hang up").',
   timeout: 'No complete answer in time: a phase (dns, connect, tls, first_byte, download) ran out; the phase is recorded.',

@@ -34,6 +34,7 @@ export async function probeAndClassify(connections: Connection[], env: NodeJS.Pr
             deployment: connection.deployment,
             authType: connection.auth.type,
             expect: connection.expect,
+            serverName: connection.tls.serverName,
           });
           return { connection, observation, diagnosis };
         } finally {
@@ -109,7 +110,8 @@ function formatLatency(seconds: number | null): string {
   return seconds === null ? '-' : `${Math.round(seconds * 1000)} ms`;
 }
 
-export function renderCheck(results: CheckResult[]): string {
+/** The table and the summary line; `details: false` leaves out each failure's explanation and remediation (the demo's one screen). */
+export function renderCheck(results: CheckResult[], { details = true }: { details?: boolean } = {}): string {
   const rows = results.map(({ connection, observation, diagnosis }) => [
     connection.name,
     diagnosis.outcome === 'ok' ? 'ok' : `✗ ${diagnosis.outcome}`,
@@ -121,7 +123,7 @@ export function renderCheck(results: CheckResult[]): string {
   const lines = [renderTable(['CONNECTION', 'OUTCOME', 'HTTP', 'TLS', 'LATENCY', 'DIAGNOSIS'], rows)];
 
   const failures = results.filter((result) => result.diagnosis.outcome !== 'ok');
-  for (const { connection, diagnosis } of failures) {
+  for (const { connection, diagnosis } of details ? failures : []) {
     const guide = describeOutcome(diagnosis.outcome, connection.deployment);
     lines.push('', `${connection.name}: ${diagnosis.outcome} — ${guide.explanation}`, `  seen: ${diagnosis.detail}`, '  what to do:');
     guide.remediation.forEach((step, index) => lines.push(`    ${index + 1}. ${step}`));

@@ -79,6 +79,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       exitCode = await runCheck({ configPath: globals().config, names, json: Boolean(options.json) }, io);
     });
   program
+    .command('probe')
+    .description("ask the running daemon to probe now, recorded and notified like a scheduled probe (exit 0 all ok, 1 any not ok or held by the lockout back-off, 2 config error)")
+    .argument('[name...]', 'only these connections')
+    .option('--url <url>', "the daemon's address (default: server.listen of the config, over loopback)")
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], options: { url?: string; json?: boolean }) => {
+      const { runProbe } = await import('./probe.js');
+      exitCode = await runProbe({ configPath: globals().config, names, url: options.url ?? null, json: Boolean(options.json) }, io);
+    });
+  program
     .command('explain-header')
     .description('read an Authorization header value from stdin and lint it offline (exit 0 no findings, 1 findings)')
     .addOption(new Option('--deployment <kind>', 'cloud or datacenter').choices(['cloud', 'datacenter']))

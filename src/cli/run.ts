@@ -18,6 +18,13 @@ export interface RunOptions {
 
 export async function runDaemon(options: RunOptions, io: CliIO): Promise<number> {
   const logger = createLogger({ level: options.logLevel, stream: io.stdout });
+  // A SIGHUP before the handlers below exist (a reload right after "authwatch started") would kill the process
+  // by its default action: remember it and reload once started.
+  let hangupDuringStart = false;
+  const hangupWhileStarting = () => {
+    hangupDuringStart = true;
+  };
+  process.on('SIGHUP', hangupWhileStarting);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({
@@ -29,6 +36,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
       ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
     });
   } catch (error) {
+    process.off('SIGHUP', hangupWhileStarting);
     if (error instanceof ConfigError) {
       reportConfigError(error, io);
       return EXIT_CONFIG_ERROR;
@@ -62,8 +70,10 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
       );
     };
     process.on('SIGHUP', onHangup);
+    process.off('SIGHUP', hangupWhileStarting);
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
+    if (hangupDuringStart) onHangup();
   });
 }
 

@@ -13,11 +13,15 @@ export function loadConfigOrReport(path: string, io: CliIO): Config | null {
   }
 }
 
-/** Every problem on its own line (file:line: path: message); an unreadable file in one line. */
+/** Every problem on its own line (file:line: path: message); a single problem or an unreadable file in one line. */
 export function reportConfigError(error: ConfigError, io: CliIO): void {
   const [first] = error.issues;
   if (error.issues.length === 1 && first.path === '' && first.line === null) {
     writeLine(io.stderr, `authwatch: ${error.source}: ${first.message}`);
+    return;
+  }
+  if (error.issues.length === 1) {
+    writeLine(io.stderr, `authwatch: invalid config, nothing started: ${error.describe()}`);
     return;
   }
   writeLine(io.stderr, `authwatch: invalid config, nothing started (${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}):`);

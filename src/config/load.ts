@@ -1,11 +1,14 @@
 // Reads the YAML config, validates it against the schema and resolves defaults per connection.
 // Every problem is reported at once with its YAML path and line; secrets are not read here
 // (they are read at probe time, so a missing one is an outcome, not a config error).
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { LineCounter, parseDocument, isNode, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, duplicateNameIssues, type AuthConfig, type RawConfig, type SecretRef } from './schema.js';
 import { parseDuration } from './duration.js';
+import { allowedKeysAt, intendedKey, scheduleMessage, schemaIssueMessage, unknownKeyMessage, yamlSyntaxMessage } from './explain.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/authwatch/authwatch.yaml';
 
@@ -91,7 +94,7 @@ export class ConfigError extends Error {
   /** One line per problem: `file:line: path: message`. */
   describe(): string {
     return this.issues
-      .map((issue) => `${this.source}${issue.line ? `:${issue.line}` : ''}: ${issue.path || '(top level)'}: ${issue.message}`)
+      .map((issue) => `${this.source}${issue.line ? `:${issue.line}` : ''}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`)
       .join('\n');
   }
 }
@@ -109,70 +112,198 @@ export const BUILT_IN_DEFAULTS = {
   tokenExpiryWarning: '14d',
 };
 
+/** Larger than any real config (10 000 connections are about 2.5 MB): a bigger file is the wrong file. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 export function loadConfigFile(path: string): Config {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new ConfigError(path, [{ path: '', line: null, message: `the config is ${(size / 1024 / 1024).toFixed(0)} MiB, more than the ${MAX_CONFIG_BYTES / 1024 / 1024} MiB authwatch reads: is --config the right file?` }]);
+    }
+    bytes = readFileSync(path);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    if (error instanceof ConfigError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'it is a directory, not a file' : (error as Error).message;
     throw new ConfigError(path, [{ path: '', line: null, message: `cannot read the config: ${reason} (use --config PATH or AUTHWATCH_CONFIG)` }]);
   }
-  return parseConfigText(text, path);
+  return parseConfigText(decodeConfig(bytes, path), path);
+}
+
+/** The file's text, or a ConfigError at the line of the first byte that is not UTF-8. */
+function decodeConfig(bytes: Buffer, source: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new ConfigError(source, [{ path: '', line: 1, message: 'the config is UTF-16: save it as UTF-8' }]);
+  }
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  const text = bytes.toString('utf8');
+  const at = text.indexOf('\uFFFD');
+  const offset = Buffer.byteLength(text.slice(0, at));
+  const line = text.slice(0, at).split('\n').length;
+  const byte = bytes[offset].toString(16).toUpperCase().padStart(2, '0');
+  throw new ConfigError(source, [
+    { path: '', line, message: `byte 0x${byte} is not UTF-8: save the config as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE)` },
+  ]);
 }
 
 export function parseConfigText(text: string, source = '<config>'): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      doc.errors.map((error) => ({
-        path: '',
-        line: error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line,
-        message: `YAML syntax: ${error.message.split('\n')[0]}`,
-      })),
-    );
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    throw new ConfigError(source, [{ path: '', line: null, message: yamlSyntaxMessage('', (error as Error).message, '') }]);
   }
-  const input = doc.toJS() ?? {};
+  if (doc.errors.length > 0) {
+    // Only the first: the rest of a cascade describes the parser's confusion, not the file.
+    const [error] = doc.errors;
+    const line = error.linePos?.[0]?.line ?? lineCounter.linePos(error.pos[0]).line;
+    const lineText = text.split('\n')[line - 1] ?? '';
+    throw new ConfigError(source, [{ path: '', line, message: yamlSyntaxMessage(error.code, error.message, lineText) }]);
+  }
+  let input: unknown;
+  try {
+    input = doc.toJS() ?? {};
+  } catch (error) {
+    // yaml refuses aliases that expand to too much (a "billion laughs" file) with a ReferenceError.
+    throw new ConfigError(source, [
+      {
+        path: '',
+        line: firstAliasLine(doc, lineCounter),
+        message: `YAML aliases expand to too much (${(error as Error).message}): authwatch's config needs no anchors or aliases; write the values out`,
+      },
+    ]);
+  }
   const parsed = configSchema.safeParse(input);
   const duplicates = duplicateNameIssues(input).map((issue) => ({
     path: formatPath(issue.path),
     line: lineOf(doc, lineCounter, issue.path),
     message: issue.message,
   }));
-  if (!parsed.success || duplicates.length > 0) {
-    const schemaIssues = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(issue, doc, lineCounter));
-    const issues = [...schemaIssues, ...duplicates];
+  const extra = [...duplicates, ...emptyConnectionsIssues(input, doc, lineCounter)];
+  if (parsed.success) extra.push(...storagePathIssues(parsed.data.storage?.path, doc, lineCounter));
+  if (!parsed.success || extra.length > 0) {
+    const schemaIssues = parsed.success ? [] : describeIssues(parsed.error.issues, input, doc, lineCounter);
+    const issues = [...schemaIssues, ...extra];
     throw new ConfigError(source, issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
   }
   return resolveConfig(parsed.data, source);
 }
 
-function describeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigIssue[] {
-  const path = issue.path as (string | number)[];
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({
-      path: formatPath([...path, key]),
-      line: lineOf(doc, lineCounter, [...path, key], true),
-      message: `unknown key "${key}"`,
-    }));
-  }
-  const present = doc.getIn(path) !== undefined;
-  let message = issue.message;
-  if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-    message = present ? 'must be one of basic, bearer, header, oauth2' : 'is required (basic, bearer, header or oauth2)';
-  } else if (!present && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
-    message = 'is required';
-  } else if (issue.code === 'invalid_union') {
-    const key = path[path.length - 1];
-    message = DURATION_KEYS.has(String(key))
-      ? 'must be a duration such as 500ms, 15s, 5m, 1h or 14d'
-      : 'must be { env: NAME }, { file: PATH } or a string';
-  }
-  return [{ path: formatPath(path), line: lineOf(doc, lineCounter, path), message }];
+function firstAliasLine(doc: Document, lineCounter: LineCounter): number | null {
+  let line: number | null = null;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.range) line = lineCounter.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
-const DURATION_KEYS = new Set(['timeout', 'retention', 'reminderInterval', 'certExpiryWarning', 'tokenExpiryWarning']);
+/** An empty file or `connections: []` is refused, as Gatus does: a daemon watching nothing looks healthy and is not. */
+function emptyConnectionsIssues(input: unknown, doc: Document, lineCounter: LineCounter): ConfigIssue[] {
+  const top = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : null;
+  const connections = top ? top.connections : {};
+  // `endpoints:` (Gatus) instead of `connections:` is said once, by its unknown-key line.
+  if (top && Object.keys(top).some((key) => key !== 'connections' && intendedKey(key, allowedKeysAt(configSchema, [], input)) === 'connections')) return [];
+  if (connections !== undefined && connections !== null && !(Array.isArray(connections) && connections.length === 0)) return [];
+  return [
+    {
+      path: 'connections',
+      line: connections === undefined ? null : lineOf(doc, lineCounter, ['connections'], true),
+      message: 'is empty: authwatch would watch nothing; add at least one connection (name, url, auth), see docs/configuration.md',
+    },
+  ];
+}
+
+/**
+ * What can never work as storage.path, whoever runs authwatch: a directory, or a path under a regular file.
+ * (Whether the daemon's user may write there is checked when the daemon starts: see storagePathProblem.)
+ */
+function storagePathIssues(path: string | undefined, doc: Document, lineCounter: LineCounter): ConfigIssue[] {
+  if (path === undefined) return [];
+  const problem = storagePathProblem(path, false);
+  return problem ? [{ path: 'storage.path', line: lineOf(doc, lineCounter, ['storage', 'path']), message: problem }] : [];
+}
+
+/** Why the database file cannot be created at `path`, or null; `writable` also checks this process may write there. */
+export function storagePathProblem(path: string, writable: boolean): string | null {
+  const absolute = resolvePath(path);
+  const self = statOrNull(absolute);
+  if (self?.isDirectory()) return `${path} is a directory: give a file path inside it, e.g. storage.path: ${absolute.replace(/\/$/, '')}/authwatch.db`;
+  let dir = dirname(absolute);
+  let stat = statOrNull(dir);
+  while (!stat && dir !== dirname(dir)) {
+    dir = dirname(dir);
+    stat = statOrNull(dir);
+  }
+  if (stat && !stat.isDirectory()) return `${dir} is a file, not a directory, so ${path} cannot be created there: choose a path in a directory, e.g. /var/lib/authwatch/authwatch.db`;
+  if (!writable) return null;
+  try {
+    accessSync(self ? absolute : dir, constants.W_OK);
+  } catch {
+    return `${self ? absolute : dir} is not writable by this user: give it to the user authwatch runs as (systemd: StateDirectory=authwatch) or choose another storage.path`;
+  }
+  return null;
+}
+
+function statOrNull(path: string): ReturnType<typeof statSync> | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Schema issues as lines; an issue whose cause another line already names (a typo'd key, a mis-indented block) is left out. */
+function describeIssues(zodIssues: z.core.$ZodIssue[], input: unknown, doc: Document, lineCounter: LineCounter): ConfigIssue[] {
+  const unknownKeys = zodIssues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ parent: issue.path as (string | number)[], key })) : [],
+  );
+  const samePath = (a: (string | number)[], b: (string | number)[]) => a.length === b.length && a.every((part, i) => part === b[i]);
+  const consumed = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  for (const issue of zodIssues) {
+    if (issue.code === 'unrecognized_keys') continue;
+    const path = issue.path as (string | number)[];
+    const parent = path.slice(0, -1);
+    const key = path[path.length - 1];
+    const value = doc.getIn(path);
+    const present = value !== undefined;
+    const plain: unknown = isNode(value) ? value.toJSON() : value;
+    if (path.length === 1 && key === 'connections' && plain === null) continue; // said by emptyConnectionsIssues
+    // An empty block whose settings sit beside it instead of under it: `auth:` followed by unindented keys.
+    if (issue.code === 'invalid_type' && present && plain === null) {
+      const belong = allowedKeysAt(configSchema, path, input);
+      const stray = unknownKeys.filter((u) => samePath(u.parent, parent) && belong.includes(u.key)).map((u) => u.key);
+      if (stray.length > 0) {
+        stray.forEach((k) => consumed.add(formatPath([...parent, k])));
+        issues.push({
+          path: formatPath(path),
+          line: lineOf(doc, lineCounter, path),
+          message: `is empty, and ${stray.join(', ')} below it ${stray.length === 1 ? 'is' : 'are'} not indented under it: indent ${stray.length === 1 ? 'it' : 'them'} two more spaces than "${String(key)}:"`,
+        });
+        continue;
+      }
+    }
+    // "username is required" beside an unknown "usernme": the did-you-mean line says it all.
+    if (!present && typeof key === 'string') {
+      const allowed = allowedKeysAt(configSchema, parent, input);
+      if (unknownKeys.some((u) => samePath(u.parent, parent) && intendedKey(u.key, allowed) === key)) continue;
+    }
+    const message = key === 'schedule' && present ? scheduleMessage(plain) : schemaIssueMessage(issue, present, plain);
+    issues.push({ path: formatPath(path), line: lineOf(doc, lineCounter, path), message });
+  }
+  for (const { parent, key } of unknownKeys) {
+    const path = [...parent, key];
+    if (consumed.has(formatPath(path))) continue;
+    issues.push({ path: formatPath(path), line: lineOf(doc, lineCounter, path, true), message: unknownKeyMessage(key, allowedKeysAt(configSchema, parent, input)) });
+  }
+  return issues;
+}
 
 function formatPath(path: (string | number)[]): string {
   return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part), '');
@@ -185,7 +316,7 @@ function lineOf(doc: Document, lineCounter: LineCounter, path: (string | number)
     if (keyLine || depth < path.length) {
       const parent = prefix.length > 1 ? doc.getIn(prefix.slice(0, -1), true) : prefix.length === 1 ? doc.contents : null;
       const pair = findPair(parent, prefix[prefix.length - 1]);
-      if (pair) return lineCounter.linePos(pair).line;
+      if (pair !== null) return lineCounter.linePos(pair).line;
     }
     const node = depth === 0 ? doc.contents : doc.getIn(prefix, true);
     if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;

@@ -55,6 +55,11 @@ function checkProbeUrl(value: string, ctx: z.RefinementCtx): void {
   if (url.search || url.hash) {
     ctx.addIssue({ code: 'custom', message: 'must not contain a query (?…) or fragment (#…): give the base URL, and the API path under path' });
   }
+  const apiAt = url.pathname.search(/\/rest\/(api|auth|agile)\//);
+  if (apiAt >= 0) {
+    const base = `${url.origin}${url.pathname.slice(0, apiAt)}`;
+    ctx.addIssue({ code: 'custom', message: `ends in an API path (${url.pathname.slice(apiAt)}): give the base URL only, url: ${base} (authwatch adds the API path; set path: to probe another)` });
+  }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     ctx.addIssue({ code: 'custom', message: 'must use https (plain http is allowed only to a loopback address)' });
   } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {

@@ -80,7 +80,7 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
   }
 
   const observation = await prober.probe();
-  const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect });
+  const diagnosis = classify(observation, { deployment: connection.deployment, authType: connection.auth.type, expect: connection.expect, serverName: connection.tls.serverName });
   if (!deps.isCurrent(connection)) {
     log.debug('probe result dropped: the connection was removed or changed, or the daemon is stopping', { outcome: diagnosis.outcome });
     return { kind: 'dropped', diagnosis };

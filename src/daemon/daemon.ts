@@ -2,7 +2,7 @@
 // the HTTP server together, and the daemon's lifecycle (start, SIGHUP reload, shutdown).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadConfigFile, secretsOf, type Config, type Connection } from '../config/load.js';
+import { ConfigError, loadConfigFile, secretsOf, storagePathProblem, type Config, type Connection } from '../config/load.js';
 import { readSecret } from '../config/secrets.js';
 import type { AppLogger } from '../log/logger.js';
 import { AuthwatchMetrics } from '../metrics/metrics.js';
@@ -11,9 +11,10 @@ import { Dispatcher } from '../notify/dispatcher.js';
 import { slackSecretRefs } from '../notify/slack/destinations.js';
 import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
-import { readModelOverStore, statusReadModelOverStore } from '../server/store-read-model.js';
+import { outcomeView, readModelOverStore, statusReadModelOverStore } from '../server/store-read-model.js';
+import type { ProbeNowView } from '../server/probe-now.js';
 import { openStore, type Store } from '../store/store.js';
-import { commitProbe, runCycle, type CycleDeps } from './cycle.js';
+import { commitProbe, runCycle, type CycleDeps, type CycleResult } from './cycle.js';
 import { withPendingProbes } from './pending-store-reads.js';
 import { DEFAULT_RECORD_QUEUE_BOUND, RecordQueue } from './record-queue.js';
 import { isStorageError, StorageHealth } from '../store/health.js';
@@ -102,7 +103,7 @@ export class Daemon {
     const { logger } = options;
     const now = options.now ?? (() => new Date());
     const config = loadConfigFile(options.configPath);
-    mkdirSync(dirname(config.storage.path), { recursive: true });
+    prepareStorageDir(config);
     const store = openStore(config.storage.path);
     const metrics = new AuthwatchMetrics();
     const health = new StorageHealth(now);
@@ -161,6 +162,7 @@ export class Daemon {
         isAlive: () => !started.stopping,
         logger,
         secrets: logger.secrets,
+        probeNow: (name) => started.probeNow(name),
       });
       started.apply(config);
       metrics.configReloaded(true, now());
@@ -172,6 +174,7 @@ export class Daemon {
       throw error;
     }
     started.ready = true;
+    scheduler.kickoff(scheduler.names());
     logger.info('authwatch started', {
       connections: config.connections.length,
       listen: started.url,
@@ -202,6 +205,7 @@ export class Daemon {
       logger.warn('server.listen and storage.path take effect only after a restart');
       next = { ...next, listen: this.config.listen, storage: this.config.storage };
     }
+    const known = new Set(this.scheduler.names());
     try {
       this.apply(next);
     } catch (error) {
@@ -211,6 +215,7 @@ export class Daemon {
       return false;
     }
     this.metrics.configReloaded(true, now);
+    this.scheduler.kickoff(this.scheduler.names().filter((name) => !known.has(name)));
     for (const warning of next.warnings) logger.warn(warning);
     logger.info('config reloaded', { connections: next.connections.length });
     return true;
@@ -240,6 +245,36 @@ export class Daemon {
     for (const { prober } of this.probers.values()) prober.close();
     this.store.close();
     logger.info('authwatch stopped');
+  }
+
+  /**
+   * One cycle of the connection now, through the scheduler (the concurrency cap, one cycle per connection at a
+   * time), recorded and notified like a scheduled one; the lockout back-off still holds it. Secrets are read at
+   * probe time, so a fixed secret file is what this probe sends.
+   */
+  async probeNow(name: string): Promise<ProbeNowView | null | 'unavailable'> {
+    if (this.stopping) return 'unavailable';
+    const connection = this.connectionsByName.get(name);
+    if (!connection) return null;
+    const run = await this.scheduler.runNow(name);
+    if (run.status === 'unknown') return null;
+    const result = run.status === 'ran' ? (run.value as CycleResult | null) : null;
+    if (!result || result.kind === 'dropped' || this.stopping) return 'unavailable';
+    // While storage fails the newest state is the one waiting in memory, and the database may not answer at all.
+    const state = this.records.pendingOf(name).at(-1)?.next ?? this.store.loadState(name);
+    this.options.logger.info('probe requested through the API', { connection: name, result: result.kind });
+    if (result.kind === 'skipped') {
+      return { connection: name, result: 'skipped', backoffUntil: result.until, outcome: null, state: state.state, change: null, probedAt: null };
+    }
+    return {
+      connection: name,
+      result: result.kind,
+      backoffUntil: null,
+      outcome: outcomeView(result.diagnosis.outcome, result.diagnosis.class, result.diagnosis.detail, connection.deployment),
+      state: state.state,
+      change: result.change ? { from: result.change.from, to: result.change.to } : null,
+      probedAt: state.lastProbeAt,
+    };
   }
 
   /** After a failed start: nothing may keep probing, ticking or holding the database (0 grace: nothing ran yet). */
@@ -327,8 +362,9 @@ export class Daemon {
         run: async () => {
           const entry = this.probers.get(connection.name);
           const current = this.connectionsByName.get(connection.name);
-          if (!entry || !current || this.stopping) return;
-          await runCycle(this.deps!, current, entry.prober);
+          if (!entry || !current || this.stopping) return null;
+          this.registerConnectionSecrets(current, this.options.env ?? process.env);
+          return runCycle(this.deps!, current, entry.prober);
         },
       })),
     );
@@ -352,17 +388,21 @@ export class Daemon {
   /** Every secret the daemon may come across is masked in every log line and API response. */
   private registerSecrets(config: Config, env: NodeJS.ProcessEnv): void {
     const { secrets } = this.options.logger;
-    for (const connection of config.connections) {
-      for (const [, ref] of secretsOf(connection.auth)) {
-        const secret = readSecret(ref, env);
-        if (!secret.ok) continue;
-        if (connection.auth.type === 'basic') secrets.registerBasicCredential(connection.auth.username, secret.value);
-        else secrets.register(secret.value);
-      }
-    }
+    for (const connection of config.connections) this.registerConnectionSecrets(connection, env);
     for (const { ref } of config.alerting.slack ? slackSecretRefs(config.alerting.slack) : []) {
       const secret = readSecret(ref, env);
       if (secret.ok) secrets.register(secret.value);
+    }
+  }
+
+  /** Also before each cycle: a secret file fixed since the last reload is masked before its probe can log anything. */
+  private registerConnectionSecrets(connection: Connection, env: NodeJS.ProcessEnv): void {
+    const { secrets } = this.options.logger;
+    for (const [, ref] of secretsOf(connection.auth)) {
+      const secret = readSecret(ref, env);
+      if (!secret.ok) continue;
+      if (connection.auth.type === 'basic') secrets.registerBasicCredential(connection.auth.username, secret.value);
+      else secrets.register(secret.value);
     }
   }
 
@@ -434,5 +474,17 @@ export class Daemon {
     this.sweepTimer.unref();
     this.pruneTimer.unref();
     this.syncTimer.unref();
+  }
+}
+
+/** storage.path as a config error (exit 2, the setting and the fix) when the database cannot be created there. */
+function prepareStorageDir(config: Config): void {
+  const unusable = (message: string) => new ConfigError(config.source, [{ path: 'storage.path', line: null, message }]);
+  const problem = storagePathProblem(config.storage.path, true);
+  if (problem) throw unusable(problem);
+  try {
+    mkdirSync(dirname(config.storage.path), { recursive: true });
+  } catch (error) {
+    throw unusable(`cannot create the directory of ${config.storage.path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): create it for the user authwatch runs as, or choose another storage.path`);
   }
 }

@@ -16,12 +16,20 @@ export interface SchedulerOptions {
   onSkippedOverlap: (name: string) => void;
   onError: (name: string, error: unknown) => void;
   now?: () => number;
+  /** First probes after start are spread over this window (default 3 s). */
+  firstProbeSpreadMs?: number;
 }
+
+/** A first probe is not worth it when the schedule's own probe comes this soon anyway. */
+export const FIRST_PROBE_UNLESS_DUE_WITHIN_MS = 10_000;
+
+/** unknown: no job of that name; not_run: stopping, or the cycle failed (reported through onError). */
+export type RunNowResult = { status: 'unknown' } | { status: 'not_run' } | { status: 'ran'; value: unknown };
 
 export interface ScheduledJob {
   name: string;
   schedule: string;
-  run: () => Promise<void>;
+  run: () => Promise<unknown>;
 }
 
 interface Entry {
@@ -53,10 +61,14 @@ export class Scheduler {
   private readonly limit: LimitFunction;
   private readonly now: () => number;
   private stopped = false;
+  /** Settles when stop() begins: a runNow whose cycle stop() dropped from the queue must not wait forever. */
+  private readonly stopping: Promise<void>;
+  private signalStop!: () => void;
 
   constructor(private readonly options: SchedulerOptions) {
     this.limit = pLimit(options.concurrency);
     this.now = options.now ?? Date.now;
+    this.stopping = new Promise((resolve) => (this.signalStop = resolve));
   }
 
   /** Replaces the set of jobs: new ones are added, changed ones rescheduled, missing ones removed. */
@@ -82,6 +94,7 @@ export class Scheduler {
   /** Stops ticking and waits up to graceMs for running cycles; returns the names still running after that. */
   async stop(graceMs: number): Promise<string[]> {
     this.stopped = true;
+    this.signalStop();
     for (const group of this.groups.values()) await group.task.stop();
     for (const entry of this.entries.values()) if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
     this.limit.clearQueue();
@@ -138,25 +151,78 @@ export class Scheduler {
       this.options.onSkippedOverlap(name);
       return;
     }
-    const plannedStart = scheduledAt.getTime() + entry.offsetMs;
+    this.launch(name, entry, scheduledAt.getTime() + entry.offsetMs);
+  }
+
+  /**
+   * A first probe of each named job now, spread over a few seconds, instead of leaving it unknown until its
+   * schedule first fires (up to a whole period); skipped for a job whose scheduled probe comes within 10 s anyway.
+   */
+  kickoff(names: string[]): void {
+    const spreadMs = this.options.firstProbeSpreadMs ?? 3000;
+    const now = this.now();
+    for (const name of names) {
+      const entry = this.entries.get(name);
+      if (!entry || this.stopped || this.cycles.has(name) || entry.pendingTimer) continue;
+      const [nextTick] = this.groups.get(entry.job.schedule)?.task.getNextRuns(1) ?? [];
+      if (nextTick && nextTick.getTime() + entry.offsetMs - now <= FIRST_PROBE_UNLESS_DUE_WITHIN_MS) continue;
+      this.launch(name, entry, now + spreadOffsetMs(name, Number.POSITIVE_INFINITY, spreadMs));
+    }
+  }
+
+  /**
+   * Runs the job now, as its schedule would (same concurrency cap, never two cycles of one name at once): a
+   * cycle already running is waited for first; one waiting for its spread offset is replaced by this one.
+   */
+  async runNow(name: string): Promise<RunNowResult> {
+    for (;;) {
+      const entry = this.entries.get(name);
+      if (!entry) return { status: 'unknown' };
+      if (this.stopped) return { status: 'not_run' };
+      const running = this.cycles.get(name);
+      if (running) {
+        await Promise.race([running.done, this.stopping]);
+        continue;
+      }
+      if (entry.pendingTimer) {
+        clearTimeout(entry.pendingTimer);
+        entry.pendingTimer = null;
+      }
+      let value: unknown;
+      let ran = false;
+      const cycle = this.startCycle(name, this.now(), async (job) => {
+        value = await job.run();
+        ran = true;
+      });
+      await Promise.race([cycle.done, this.stopping]);
+      return ran ? { status: 'ran', value } : { status: 'not_run' };
+    }
+  }
+
+  private launch(name: string, entry: Entry, plannedStart: number): void {
     entry.pendingTimer = setTimeout(() => {
       entry.pendingTimer = null;
       if (this.stopped || this.entries.get(name) !== entry || this.cycles.has(name)) return;
-      const cycle: Cycle = { done: Promise.resolve(), started: false };
-      cycle.done = this.limit(async () => {
-        // The job of this name now: a reload may have replaced it, or removed it while this cycle queued.
-        const job = this.entries.get(name)?.job;
-        if (this.stopped || !job) return;
-        cycle.started = true;
-        this.options.onStartDelay(Math.max(0, this.now() - plannedStart) / 1000);
-        await job.run();
-      })
-        .catch((error: unknown) => this.options.onError(name, error))
-        .finally(() => {
-          if (this.cycles.get(name) === cycle) this.cycles.delete(name);
-        });
-      this.cycles.set(name, cycle);
+      this.startCycle(name, plannedStart, (job) => job.run());
     }, Math.max(0, plannedStart - this.now()));
+  }
+
+  private startCycle(name: string, plannedStart: number, run: (job: ScheduledJob) => Promise<unknown>): Cycle {
+    const cycle: Cycle = { done: Promise.resolve(), started: false };
+    cycle.done = this.limit(async () => {
+      // The job of this name now: a reload may have replaced it, or removed it while this cycle queued.
+      const job = this.entries.get(name)?.job;
+      if (this.stopped || !job) return;
+      cycle.started = true;
+      this.options.onStartDelay(Math.max(0, this.now() - plannedStart) / 1000);
+      await run(job);
+    })
+      .catch((error: unknown) => this.options.onError(name, error))
+      .finally(() => {
+        if (this.cycles.get(name) === cycle) this.cycles.delete(name);
+      });
+    this.cycles.set(name, cycle);
+    return cycle;
   }
 }
 

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, loadConfigFile, parseConfigText } from '../config/load.js';
 import { reportConfigError } from '../cli/validate.js';
@@ -47,10 +47,17 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
   }
   // The options end up in the demo's config: check them with the config's own rules before anything starts.
   try {
-    parseConfigText(JSON.stringify({ server: { listen: options.listen }, defaults: { schedule: options.schedule } }), 'demo options (--listen, --schedule)');
+    const placeholder = { name: 'demo', url: 'https://jira.demo.invalid', auth: { type: 'bearer', secret: { env: 'AUTHWATCH_DEMO' } } };
+    parseConfigText(JSON.stringify({ server: { listen: options.listen }, defaults: { schedule: options.schedule }, connections: [placeholder] }), 'demo options (--listen, --schedule)');
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     reportConfigError(error, io);
+    return 2;
+  }
+  // A taken port fails now, with the way out, rather than after the whole check.
+  const portProblem = await listenProblem(options.listen);
+  if (portProblem) {
+    writeLine(io.stderr, `authwatch demo: cannot listen on ${options.listen}: ${portProblem}; choose another address with --listen, e.g. --listen 127.0.0.1:0`);
     return 2;
   }
   const world = await startWorld(io);
@@ -61,14 +68,15 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
   writeLine(io.stdout, 'authwatch demo: a simulated Jira on loopback and authwatch watching it (Ctrl-C to stop).');
   writeLine(io.stdout, `config: ${configPath}  (the daemon's JSON log: ${join(world.dir, 'authwatch.log')})`);
   writeLine(io.stdout, '');
-  writeLine(io.stdout, 'First, what `authwatch check` says about each connection:');
-  writeLine(io.stdout, '');
+  writeLine(io.stdout, 'What `authwatch check` says about each connection (without the demo, `check` also explains each failure):');
   const config = loadConfigFile(configPath);
-  writeLine(io.stdout, renderCheck(await probeAndClassify(config.connections, env)));
+  writeLine(io.stdout, renderCheck(await probeAndClassify(config.connections, env), { details: false }));
   writeLine(io.stdout, '');
 
   const logStream = createWriteStream(join(world.dir, 'authwatch.log'));
   const logger = createLogger({ level: 'info', stream: logStream });
+  const acmeToken = world.jira.tenant('acme').credentials.apiToken;
+  let recover: NodeJS.Timeout | undefined;
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({
@@ -77,17 +85,26 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
       env,
       maxSpreadMs: 1000,
       sweepIntervalMs: 5000,
-      onStateChange: (connection, change, diagnosis) =>
-        writeLine(io.stdout, `${time()}  state ${connection.name}: ${change.from} → ${change.to} (${diagnosis.outcome}: ${diagnosis.detail})`),
+      onStateChange: (connection, change, diagnosis) => {
+        // The first verdicts are the Slack lines below; the story is in the changes after them.
+        if (change.from === 'unknown') return;
+        writeLine(io.stdout, `${time()}  state ${connection.name}: ${change.from} → ${change.to} (${diagnosis.outcome}: ${diagnosis.detail})`);
+        if (connection.name === 'cloud-api-token' && change.to === 'regressed' && !recover) {
+          recover = setTimeout(() => {
+            world.jira.setCredentials('acme', { apiToken: acmeToken });
+            writeLine(io.stdout, `${time()}  simulated Jira: the integration's token was re-activated (someone fixed it)`);
+          }, flipAfterMs);
+        }
+      },
     });
   } catch (error) {
     writeLine(io.stderr, `authwatch demo: the daemon did not start: ${(error as Error).message}`);
     await stopWorld(world);
     return EXIT_NOT_OK;
   }
-  writeLine(io.stdout, `Now the daemon probes them on "${options.schedule}". Live while it runs:`);
-  writeLine(io.stdout, `  ${daemon.url}/metrics   ${daemon.url}/api/v1/connections   ${daemon.url}/api/v1/connections/cloud-api-token/probes`);
-  writeLine(io.stdout, `In ${options.flipAfter} the API token of cloud-api-token gets revoked: watch it regress and the Slack message arrive.`);
+  writeLine(io.stdout, `The daemon probes them now, then on "${options.schedule}". Live: ${daemon.url}/metrics  ${daemon.url}/api/v1/connections`);
+  writeLine(io.stdout, `In ${options.flipAfter} the API token of cloud-api-token gets revoked, and ${options.flipAfter} after it regresses, fixed again.`);
+  writeLine(io.stdout, 'Each notification the daemon sends to Slack is one line here (the regression in full):');
   writeLine(io.stdout, '');
 
   const flip = setTimeout(() => {
@@ -97,19 +114,55 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<number> 
   printSlackMessages(world.slack, io);
 
   return new Promise<number>((resolve) => {
+    let stopping = false;
+    const terminal = process.stdin.isTTY && io.stdin === process.stdin ? process.stdin : null;
     const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      // A second Ctrl-C while stopping changes nothing: the demo still cleans up and exits 0.
+      if (stopping) return;
+      stopping = true;
       clearTimeout(flip);
+      clearTimeout(recover);
+      if (terminal) {
+        terminal.setRawMode(false);
+        terminal.pause();
+      }
       writeLine(io.stdout, '\nstopping…');
       void daemon
         .shutdown()
         .then(() => stopWorld(world))
         .then(() => new Promise((done) => logStream.end(done)))
-        .then(() => resolve(EXIT_OK), () => resolve(EXIT_NOT_OK));
+        .then(() => resolve(EXIT_OK), () => resolve(EXIT_NOT_OK))
+        .finally(() => {
+          for (const signal of STOP_SIGNALS) process.off(signal, stop);
+        });
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
+    // On a terminal, Ctrl-C is read as a key instead of raising SIGINT for the whole process group: under
+    // `npm run demo` the shell npm starts would otherwise die of that SIGINT and npm exit 130 whatever the demo does.
+    if (terminal) {
+      terminal.setRawMode(true);
+      terminal.resume();
+      terminal.on('data', (key: Buffer) => {
+        if (key.includes(0x03) || key.includes(0x04) || key.toString() === 'q') stop();
+      });
+    }
+  });
+}
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Why the demo's daemon could not listen on `listen` (host:port), or null; port 0 is always free. */
+async function listenProblem(listen: string): Promise<string | null> {
+  const at = listen.lastIndexOf(':');
+  const host = listen.slice(0, at).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(at + 1));
+  if (port === 0) return null;
+  const probe = createNetServer();
+  return new Promise((resolve) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'EADDRINUSE' ? 'the address is already in use (another authwatch, or a demo still running?)' : error.message),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve(null)));
   });
 }
 
@@ -189,7 +242,7 @@ ${connection('dc-behind-sso', jira.tenantUrl('hooli'), 'datacenter', `{ type: be
 ${connection('dc-missing-secret', jira.tenantUrl('initech'), 'datacenter', `{ type: bearer, secret: { env: AUTHWATCH_DEMO_NOT_SET } }`)}`;
 }
 
-/** The stand-in Slack webhook: accepts every message and prints its plain-text fallback and sections. */
+/** The stand-in Slack webhook: accepts every message and prints one line per message, the regression in full. */
 function printSlackMessages(slack: Server, io: CliIO): void {
   slack.removeAllListeners('request');
   slack.on('request', (request, response) => {
@@ -199,14 +252,22 @@ function printSlackMessages(slack: Server, io: CliIO): void {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       try {
         const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { text?: string; blocks?: { text?: { text?: string } }[] };
-        const body = (message.blocks ?? []).map((block) => block.text?.text).filter(Boolean).join('\n');
-        writeLine(io.stdout, `${time()}  Slack message received:`);
-        writeLine(io.stdout, indent(body || message.text || ''));
+        const summary = unescapeMrkdwn(message.text ?? '');
+        writeLine(io.stdout, `${time()}  Slack ← ${summary}`);
+        if (/: auth regressed/.test(summary)) {
+          const body = (message.blocks ?? []).slice(1).map((block) => block.text?.text).filter(Boolean).join('\n');
+          writeLine(io.stdout, indent(unescapeMrkdwn(body)));
+        }
       } catch {
         writeLine(io.stdout, `${time()}  Slack received something that is not JSON`);
       }
     });
   });
+}
+
+function unescapeMrkdwn(text: string): string {
+  // Slack links and dates (<url|label>, <!date^…|fallback>) as their label; then the three escaped characters.
+  return text.replace(/<[^|>]+\|([^>]+)>/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 function indent(text: string): string {

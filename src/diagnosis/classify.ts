@@ -4,6 +4,7 @@
 // Atlassian headers are read together; no single status code identifies a cause).
 import type { HttpDetails, Identity, ProbeError, ProbeObservation } from '../probe/observation.js';
 import { outcomeClass, type Outcome } from './outcome-names.js';
+import { describeLintCodes } from './header-lint.js';
 import type { ClassifyContext, Diagnosis } from './types.js';
 
 /** What the rules look at, read once from the observation. */
@@ -106,9 +107,15 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     detail: (facts) => {
       const { problem, findings } = facts.observation.credential;
       const unmentioned = findings.filter((code) => !problem?.includes(code));
-      const lint = unmentioned.length > 0 ? `header lint: ${unmentioned.join(', ')}` : null;
+      const lint = unmentioned.length > 0 ? `header lint: ${describeLintCodes(unmentioned)}` : null;
       return [problem, lint].filter(Boolean).join('; ') || 'the credential is malformed; nothing was sent';
     },
+  },
+  {
+    // authwatch's own file, before any connection: a local problem, whatever Jira would have said.
+    outcome: 'tls_file_unreadable',
+    when: (facts) => facts.error?.code === 'TLS_FILE_UNREADABLE',
+    detail: (facts) => facts.error!.message,
   },
   {
     outcome: 'dns_error',
@@ -145,7 +152,7 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     // Also when the probe recorded an unverified certificate without an error: credentials never go to such a server.
     outcome: 'tls_cert_invalid',
     when: (facts) => isCertError(facts.error) || facts.observation.tls?.authorized === false,
-    detail: (facts) => describeCertificateProblem(facts),
+    detail: (facts, context) => describeCertificateProblem(facts, context),
   },
   {
     outcome: 'oauth_token_error',
@@ -391,10 +398,10 @@ export function serverMessage(facts: Pick<ObservedFacts, 'http' | 'mediaType'>):
 
 function withLintHint(detail: string, facts: ObservedFacts): string {
   const findings = facts.observation.credential.findings;
-  return findings.length > 0 ? `${detail}; header lint: ${findings.join(', ')}` : detail;
+  return findings.length > 0 ? `${detail}; header lint: ${describeLintCodes(findings)}` : detail;
 }
 
-function describeCertificateProblem(facts: ObservedFacts): string {
+function describeCertificateProblem(facts: ObservedFacts, context: ClassifyContext): string {
   const tls = facts.observation.tls;
   const code = (isCertError(facts.error) ? facts.error!.code : null) ?? tls?.authorizationError ?? facts.error?.code ?? 'unverified';
   const date = (iso: string | null | undefined) => (iso ? iso.slice(0, 10) : null);
@@ -411,7 +418,8 @@ function describeCertificateProblem(facts: ObservedFacts): string {
     }
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
     case 'HOSTNAME_MISMATCH': {
-      const host = hostOf(facts.observation.url);
+      // The name checked is tls.serverName when one is set, not the URL's host.
+      const host = context.serverName ? `${context.serverName} (tls.serverName)` : hostOf(facts.observation.url);
       const names = tls?.sans.length ? tls.sans.join(', ') : tls?.subject;
       return `certificate is not valid for ${host ?? 'this host'}${names ? ` (it names ${truncate(names, 120)})` : ''} (${code})`;
     }

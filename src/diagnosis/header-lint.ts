@@ -10,6 +10,7 @@ export type LintCode =
   | 'whitespace'
   | 'username_not_email'
   | 'password_like_secret'
+  | 'already_encoded'
   | 'bearer_api_token'
   | 'scheme_unknown'
   | 'empty';
@@ -26,6 +27,28 @@ export type LintDeployment = 'cloud' | 'datacenter' | null;
 export const ERROR_CODES: ReadonlySet<LintCode> = new Set<LintCode>([
   'empty', 'scheme_unknown', 'not_base64', 'missing_colon', 'trailing_newline', 'whitespace',
 ]);
+
+/**
+ * Each finding in a few words, for the one-line detail of a probe (the `check` row, the Slack and Alertmanager
+ * "Seen" line, the API): `authwatch explain-header` gives the full message.
+ */
+export const LINT_HINTS: Record<LintCode, string> = {
+  not_base64: 'the part after "Basic" is not base64',
+  missing_colon: 'the decoded credentials have no ":"',
+  trailing_newline: 'the credentials end with a newline (echo without -n)',
+  whitespace: 'whitespace inside the credentials',
+  username_not_email: 'on Cloud the username must be the account email',
+  password_like_secret: 'the secret does not look like a Jira Cloud API token: Cloud does not accept account passwords',
+  already_encoded: 'the secret is already base64 of username:secret: put the bare token in secret, authwatch encodes it',
+  bearer_api_token: 'a Cloud API token is sent as Basic email:token, not Bearer',
+  scheme_unknown: 'not a Basic or Bearer header',
+  empty: 'no credentials',
+};
+
+/** "code (hint)" for each finding code, e.g. for a probe's detail. */
+export function describeLintCodes(codes: readonly string[]): string {
+  return codes.map((code) => (code in LINT_HINTS ? `${code} (${LINT_HINTS[code as LintCode]})` : code)).join(', ');
+}
 
 export function hasLintErrors(findings: readonly LintFinding[]): boolean {
   return findings.some((finding) => finding.severity === 'error');
@@ -160,12 +183,29 @@ function lintBasic(rawCredentials: string, deployment: LintDeployment, add: Add)
   }
 
   const cleanSecret = secret.trim();
+  if (isEncodedPair(cleanSecret)) {
+    add('already_encoded', `The secret part (${cleanSecret.length} characters) is itself base64 of username:secret: it was encoded already, so Jira receives it encoded twice. Put only the bare API token (or password) in the secret; the username goes in username and authwatch encodes the pair.`);
+    return;
+  }
   const cloud = deployment === 'cloud' || (deployment === null && looksLikeCurrentCloudToken(cleanSecret));
   if (!cloud) return;
   if (username !== '' && !EMAIL.test(username.trim())) {
     add('username_not_email', 'On Jira Cloud the username part must be the account\'s email address; the username part here is not an email address. Use the email of the account that created the API token.');
   }
   if (cleanSecret !== '') lintCloudSecret(cleanSecret, add);
+}
+
+/** base64 that decodes to text of the form `user:secret` (an email before the colon, or both parts without spaces). */
+function isEncodedPair(text: string): boolean {
+  if (text.length < 8 || text.length % 4 !== 0 || !BASE64.test(text)) return false;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'base64'));
+  } catch {
+    return false;
+  }
+  const colon = decoded.indexOf(':');
+  return colon > 0 && colon < decoded.length - 1 && /^[\x21-\x7e]+$/.test(decoded.replace(/\n$/, ''));
 }
 
 function lintCloudSecret(secret: string, add: Add): void {

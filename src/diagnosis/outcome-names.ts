@@ -2,6 +2,7 @@
 export const OUTCOME_CLASSES = {
   credential_missing: 'auth',
   credential_malformed: 'auth',
+  tls_file_unreadable: 'tls',
   dns_error: 'network',
   connect_error: 'network',
   timeout: 'network',

@@ -46,6 +46,15 @@ export const OUTCOME_TEXT: Record<Outcome, OutcomeText> = {
       'If the integration stores the same value, fix it there too: it is sending the same broken credential.',
     ],
   },
+  tls_file_unreadable: {
+    title: 'TLS file of the config unreadable',
+    explanation: 'authwatch cannot read a TLS file its own config names (tls.caFile), so it did not connect: a problem on the authwatch host, not in Jira.',
+    remediation: [
+      'Check the path in the connection\'s (or the defaults\') tls.caFile: the detail names the file and the error (ENOENT: it does not exist; EACCES: the service user may not read it).',
+      'Make the file readable by the user authwatch runs as (under systemd, the unit\'s User=, or DynamicUser=: put it under /etc/authwatch or load it with LoadCredential=).',
+      'A renewed CA file is read again on the next probe; `systemctl reload authwatch` (SIGHUP) also re-reads it.',
+    ],
+  },
   dns_error: {
     title: 'DNS lookup failed',
     explanation: 'The Jira host name does not resolve from where authwatch runs, so no connection was made.',

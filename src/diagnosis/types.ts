@@ -7,6 +7,8 @@ export interface ClassifyContext {
   deployment: Deployment;
   authType: AuthType;
   expect: { accountId?: string; username?: string; email?: string } | null;
+  /** tls.serverName: the name the certificate was checked against, when it is not the URL's host. */
+  serverName?: string | null;
 }
 
 /** The classifier's verdict for one probe. */

@@ -49,6 +49,9 @@ export function emptyTimings(): ProbeTimings {
   return { dns: null, connect: null, tls: null, request: null, first_byte: null, download: null, total: null };
 }
 
+/** The error code of a TLS file of the config (tls.caFile) that authwatch cannot read: a local problem. */
+export const TLS_FILE_UNREADABLE = 'TLS_FILE_UNREADABLE';
+
 /**
  * The client TLS settings of a connection, built once per prober (building one per probe is expensive).
  * A minVersion below TLS 1.2 mimics an old client, which also needs OpenSSL 3's legacy ciphers.
@@ -63,7 +66,7 @@ export function buildSecureContext(settings: Connection['tls']): tls.SecureConte
       extra = readFileSync(settings.caFile, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'ERR_TLS_CA_FILE';
-      throw Object.assign(new Error(`cannot read tls.caFile ${settings.caFile} (${code})`), { code });
+      throw Object.assign(new Error(`cannot read tls.caFile ${settings.caFile} (${code})`), { code: TLS_FILE_UNREADABLE });
     }
     options.ca = [...tls.rootCertificates, extra];
   }

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { maskValue, type SecretRegistry } from '../log/mask.js';
 import type { ReadModel, StatusReadModel } from './read-model.js';
 import { answerStatusPage } from './ui/routes.js';
+import { probeRequestRefusal, type ProbeNow } from './probe-now.js';
 
 export interface MetricsSource {
   render(): Promise<string>;
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   secrets?: SecretRegistry;
   /** Serves the HTML status page (`/`, `/connections/NAME`, `/static/*`) when set. */
   statusPage?: StatusReadModel;
+  /** POST /api/v1/connections/NAME/probe: one probe now, through the daemon's scheduler (absent: 404). */
+  probeNow?: ProbeNow;
 }
 
 export interface HttpServerHandle {
@@ -49,9 +52,10 @@ export type Route =
   | { kind: 'readyz' }
   | { kind: 'connections' }
   | { kind: 'probes'; name: string }
+  | { kind: 'probe_now'; name: string }
   | { kind: 'not_found' };
 
-const PROBES_PATH = /^\/api\/v1\/connections\/([^/]+)\/probes$/;
+const PROBES_PATH = /^\/api\/v1\/connections\/([^/]+)\/(probes|probe)$/;
 
 /** Which endpoint a path is (the method is checked separately). */
 export function routeOf(pathname: string): Route {
@@ -68,7 +72,7 @@ export function routeOf(pathname: string): Route {
   const probes = PROBES_PATH.exec(pathname);
   if (probes) {
     try {
-      return { kind: 'probes', name: decodeURIComponent(probes[1]) };
+      return { kind: probes[2] === 'probe' ? 'probe_now' : 'probes', name: decodeURIComponent(probes[1]) };
     } catch {
       return { kind: 'not_found' };
     }
@@ -110,9 +114,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   async function answer(request: IncomingMessage): Promise<Reply> {
     const url = new URL(request.url ?? '/', 'http://authwatch.invalid');
     const route = routeOf(url.pathname);
+    if (route.kind === 'probe_now' && !options.probeNow) return json(404, { error: `no such endpoint: ${url.pathname}` });
     if (route.kind === 'not_found') {
       const page = options.statusPage ? await answerStatusPage({ model: options.statusPage, now: new Date(), secrets: options.secrets }, request.method, url) : null;
       return page ?? json(404, { error: `no such endpoint: ${url.pathname}` });
+    }
+    if (route.kind === 'probe_now') {
+      if (request.method !== 'POST') return { ...json(405, { error: `method ${request.method} not allowed; use POST` }), headers: { Allow: 'POST' } };
+      const refusal = probeRequestRefusal(request);
+      if (refusal) return json(403, { error: refusal });
+      const result = await options.probeNow!(route.name);
+      if (result === null) return json(404, { error: `no connection named "${route.name.slice(0, 100)}" is configured` });
+      if (result === 'unavailable') return json(503, { error: 'authwatch is shutting down' });
+      return json(result.result === 'recorded' ? 200 : result.result === 'queued' ? 202 : 409, result);
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return { ...json(405, { error: `method ${request.method} not allowed; use GET` }), headers: { Allow: 'GET, HEAD' } };

@@ -118,7 +118,13 @@ describe('check against a mix of working and broken connections', () => {
     const cloud = fixture.jira.tenant(cloudTenant);
     const expected: Record<string, { OUTCOME: string; HTTP: string; TLS: string; DIAGNOSIS: RegExp }> = {
       'cloud-api-token': { OUTCOME: 'ok', HTTP: '200', TLS: 'TLSv1.3', DIAGNOSIS: new RegExp(`^authenticated as accountId ${cloud.user.accountId}, ${cloud.user.emailAddress.replace(/\./g, '\\.')}$`) },
-      'cloud-password': { OUTCOME: '✗ basic_auth_rejected', HTTP: '401', TLS: 'TLSv1.3', DIAGNOSIS: /^401 text\/plain: "Basic authentication with passwords is deprecated\."/ },
+      // The lint's explanation is in the row, not only in explain-header.
+      'cloud-password': {
+        OUTCOME: '✗ basic_auth_rejected',
+        HTTP: '401',
+        TLS: 'TLSv1.3',
+        DIAGNOSIS: /^401 text\/plain: "Basic authentication with passwords is deprecated\."; header lint: password_like_secret \(the secret does not look like a Jira Cloud API token: Cloud does not accept account passwords\)$/,
+      },
       'dc-pat': { OUTCOME: 'ok', HTTP: '200', TLS: 'TLSv1.2', DIAGNOSIS: /^authenticated as / },
       'dc-basic-disabled': { OUTCOME: '✗ basic_auth_disabled', HTTP: '403', TLS: 'TLSv1.2', DIAGNOSIS: /^403 application\/json: "Basic Authentication has been disabled on this instance\."$/ },
       'cloud-scoped-token': { OUTCOME: '✗ scope_mismatch', HTTP: '401', TLS: 'TLSv1.3', DIAGNOSIS: /scope does not match/ },
@@ -284,6 +290,29 @@ describe('check against a mix of working and broken connections', () => {
     assert.equal(report.connections[0].tls.protocol, 'TLSv1.2');
     assert.equal(report.connections[0].identity.name, dcServer.tenant(dcServer.tenantNames()[0]).user.name);
   });
+});
+
+test('check: an API token pasted already base64-encoded with its email is "already encoded", and an unreadable tls.caFile is local', async () => {
+  const tenant = fixture.tenant({ deployment: 'cloud' });
+  const { user, credentials } = fixture.jira.tenant(tenant);
+  const encoded = Buffer.from(`${user.emailAddress}:${credentials.apiToken}`).toString('base64');
+  const configPath = await writeConfig('encoded.yaml', {
+    defaults: { tls: { caFile: fixture.pki.caFile } },
+    connections: [
+      { name: 'cloud-encoded', url: fixture.jira.tenantUrl(tenant), deployment: 'cloud', auth: { type: 'basic', username: user.emailAddress, secret: { env: 'E2E_ENCODED' } } },
+      { name: 'no-ca-file', url: fixture.jira.tenantUrl(tenant), deployment: 'cloud', tls: { caFile: '/nonexistent/corp-ca.pem' }, auth: { type: 'basic', username: user.emailAddress, secret: { env: 'E2E_ENCODED' } } },
+    ],
+  });
+  const result = await runCli(['--config', configPath, 'check'], { env: { E2E_ENCODED: encoded } });
+  assert.equal(result.code, 1);
+  const rows = new Map(parseCheckTable(result.stdout).map((row) => [row.CONNECTION, row]));
+  assert.equal(rows.get('cloud-encoded')?.OUTCOME, '✗ basic_auth_rejected');
+  assert.match(rows.get('cloud-encoded')!.DIAGNOSIS, /; header lint: already_encoded \(the secret is already base64 of username:secret: put the bare token in secret, authwatch encodes it\)$/);
+  assert.doesNotMatch(rows.get('cloud-encoded')!.DIAGNOSIS, /password_like_secret/);
+  assert.equal(rows.get('no-ca-file')?.OUTCOME, '✗ tls_file_unreadable');
+  assert.equal(rows.get('no-ca-file')?.DIAGNOSIS, 'cannot read tls.caFile /nonexistent/corp-ca.pem (ENOENT)');
+  assert.match(result.stdout, /no-ca-file: tls_file_unreadable — authwatch cannot read a TLS file its own config names \(tls\.caFile\), so it did not connect: a problem on the authwatch host, not in Jira\./);
+  assert.ok(!result.stdout.includes(encoded) && !result.stdout.includes(credentials.apiToken), 'no secret printed');
 });
 
 describe('check never prints a secret', () => {

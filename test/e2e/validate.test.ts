@@ -65,9 +65,9 @@ describe('a config with six mistakes', () => {
     configPath = join(dir, 'broken.yaml');
     await writeFile(configPath, BROKEN_CONFIG);
     expected = [
-      { line: lineOf('retention: 90 days'), path: 'storage.retention', message: /^must be a duration such as 500ms, 15s, 5m, 1h or 14d$/ },
+      { line: lineOf('retention: 90 days'), path: 'storage.retention', message: /^must be a duration such as 500ms, 15s, 5m, 1h or 14d: write retention: 90d$/ },
       { line: lineOf('schedule: "*/5 * * *"'), path: 'defaults.schedule', message: /^must be a cron expression with 5 fields, or 6 with seconds first/ },
-      { line: lineOf('colour: blue'), path: 'connections[0].colour', message: /^unknown key "colour"$/ },
+      { line: lineOf('colour: blue'), path: 'connections[0].colour', message: /^unknown key "colour" \(allowed here: name, url, deployment, path, auth, .*\)$/ },
       {
         line: lineOf('acme-sandbox') - 1,
         path: 'connections[1].name',

@@ -96,6 +96,20 @@ test('credential_malformed: a carriage return at the end of the stored token', a
   assert.deepEqual(server.requests(tenant), []);
 });
 
+test('tls_file_unreadable: the tls.caFile does not exist (a local problem, not unexpected_response)', async () => {
+  const tenant = fixture.tenant({ deployment: 'cloud' });
+  const connection = connectionFrom({
+    url: fixture.jira.tenantUrl(tenant),
+    deployment: 'cloud',
+    auth: { type: 'basic', username: 'a@b.c', secret: 'literal-token' },
+    tls: { caFile: '/nonexistent/corp-ca.pem' },
+  });
+  const diagnosis = await probeAndClassify(connection);
+  assertOutcome(diagnosis, 'tls_file_unreadable', /^cannot read tls\.caFile \/nonexistent\/corp-ca\.pem \(ENOENT\)$/);
+  assert.equal(diagnosis.class, 'tls');
+  assert.deepEqual(fixture.jira.requests(tenant), [], 'nothing was sent');
+});
+
 test('dns_error: the host name does not resolve', async () => {
   const connection = connectionFrom({
     url: 'https://does-not-exist.invalid',

@@ -5,6 +5,7 @@ import { createHmac, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { classify } from '../../src/diagnosis/classify.js';
 import { createProber } from '../../src/probe/prober.js';
 import type { ProbeObservation } from '../../src/probe/observation.js';
 import type { SimulatedJira } from '../../src/demo/simulated-jira.js';
@@ -191,6 +192,17 @@ describe('certificates that fail verification: details captured, credentials nev
     assert.equal(observation.http?.status, 200);
     assert.equal(server.requests(tenant).length, 1);
   });
+});
+
+test('with tls.serverName set, a name mismatch names the name that was checked, not the URL host', async () => {
+  const server = await fixture.serve(fixture.pki.good);
+  const { prober } = cloudProbe(server, { serverName: 'jira.acme.example' });
+  const observation = await prober.probe();
+  assert.equal(observation.error?.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  const diagnosis = classify(observation, { deployment: 'cloud', authType: 'basic', expect: null, serverName: 'jira.acme.example' });
+  assert.equal(diagnosis.outcome, 'tls_cert_invalid');
+  assert.match(diagnosis.detail, /^certificate is not valid for jira\.acme\.example \(tls\.serverName\) \(it names .*127\.0\.0\.1/);
+  assert.doesNotMatch(diagnosis.detail, /not valid for 127\.0\.0\.1/);
 });
 
 describe('TLS versions', () => {

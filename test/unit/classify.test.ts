@@ -190,7 +190,7 @@ test('advisory header-lint findings are named in the detail of a rejection', () 
     credential: { status: 'ok', problem: null, fingerprint: 'ab', findings: ['username_not_email'] },
     http: response(401, 'text/plain', DEPRECATED_BODY),
   });
-  assert.match(classify(obs, cloud).detail, /header lint: username_not_email$/);
+  assert.match(classify(obs, cloud).detail, /header lint: username_not_email \(on Cloud the username must be the account email\)$/);
 });
 
 test('403s: CAPTCHA lockout (either header, comma-separated reasons), basic auth disabled, and other 403s', () => {
@@ -321,6 +321,7 @@ test('every outcome is reachable by some observation', () => {
   const samples: Array<[ProbeObservation, ClassifyContext]> = [
     [observation({ credential: { status: 'missing', problem: 'x', fingerprint: null, findings: [] } }), cloud],
     [observation({ credential: { status: 'malformed', problem: 'x', fingerprint: null, findings: [] } }), cloud],
+    [withError('TLS_FILE_UNREADABLE', 'cannot read tls.caFile /etc/ca.pem (EACCES)'), cloud],
     [withError('ENOTFOUND', 'x'), cloud],
     [withError('ECONNREFUSED', 'x'), cloud],
     [withError('ETIMEDOUT', 'x', 'connect'), cloud],
@@ -353,4 +354,12 @@ test('an OpenSSL handshake error is reduced to its reason and code', () => {
     'tlsv1 alert protocol version',
   );
   assert.equal(openSslReason('connect ECONNREFUSED 127.0.0.1:1'), null);
+});
+
+test('with tls.serverName set, a name mismatch names the name checked; an unreadable tls.caFile is a local TLS problem', () => {
+  const wrongHost = { ...VERIFIED_TLS, sans: ['DNS:127.0.0.1'], authorized: false, authorizationError: 'ERR_TLS_CERT_ALTNAME_INVALID' };
+  const obs = withError('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames", null, { tls: wrongHost, url: 'https://127.0.0.1:8443/rest/api/2/myself' });
+  assert.match(classify(obs, { ...dc, serverName: 'jira.acme.internal' }).detail, /^certificate is not valid for jira\.acme\.internal \(tls\.serverName\) \(it names DNS:127\.0\.0\.1\)/);
+  const unreadable = classify(withError('TLS_FILE_UNREADABLE', 'cannot read tls.caFile /etc/authwatch/corp-ca.pem (EACCES)'), dc);
+  assert.deepEqual(unreadable, { outcome: 'tls_file_unreadable', class: 'tls', detail: 'cannot read tls.caFile /etc/authwatch/corp-ca.pem (EACCES)' });
 });

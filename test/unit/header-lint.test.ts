@@ -122,3 +122,13 @@ test('a Cloud API token sent as Bearer', () => {
   assert.deepEqual(lint('Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl', 'cloud'), []);
   assert.deepEqual(lint(`Bearer ${CLASSIC_TOKEN}`, 'datacenter'), []);
 });
+
+test('a basic secret that is itself base64 of email:token is "already encoded", not a password', () => {
+  const pastedEncoded = b64(`${EMAIL}:${CURRENT_TOKEN}`);
+  const findings = lint(`Basic ${b64(`${EMAIL}:${pastedEncoded}`)}`, 'cloud');
+  assert.deepEqual(codes(findings), ['already_encoded']);
+  assert.match(findings[0].message, /itself base64 of username:secret: it was encoded already/);
+  assert.equal(findings[0].severity, 'warning');
+  assert.deepEqual(codes(lint(`Basic ${b64(`svc-sync:${b64('svc-sync:Correct-Horse-9')}`)}`, 'datacenter')), ['already_encoded'], 'on Data Center too');
+  assert.deepEqual(codes(lint(`Basic ${b64(`${EMAIL}:${CLASSIC_TOKEN}`)}`, 'cloud')), [], 'a classic token (base64 alphabet, no colon inside) is not mistaken for one');
+});

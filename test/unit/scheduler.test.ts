@@ -158,3 +158,43 @@ test('a connection removed while its probe runs is still reported by stop() when
   state.release();
   await until(() => state.finished === 1, 'the run to end');
 });
+
+test('kickoff: a first run of each job within the spread window, none for a job whose schedule fires soon anyway', async () => {
+  const runs: string[] = [];
+  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, firstProbeSpreadMs: 300, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: (name, error) => assert.fail(`${name}: ${String(error)}`) });
+  const job = (name: string, schedule: string) => ({ name, schedule, run: async () => void runs.push(name) });
+  // Yearly schedules: without the kickoff these would stay unknown for months.
+  scheduler.sync([job('yearly-a', '0 0 1 1 *'), job('yearly-b', '0 0 1 1 *'), job('every-second', '* * * * * *')]);
+  scheduler.kickoff(scheduler.names());
+  scheduler.kickoff(scheduler.names()); // a second call while the first runs are pending adds none
+  await sleep(1500);
+  await scheduler.stop(1000);
+  assert.deepEqual(runs.filter((name) => name.startsWith('yearly')).sort(), ['yearly-a', 'yearly-b'], 'one first run each');
+  assert.ok(runs.includes('every-second'), 'the every-second job runs on its schedule');
+});
+
+test('runNow: runs the job and returns its value, waits for a cycle in progress first, and knows unknown names', async () => {
+  let running = 0;
+  let overlapped = false;
+  let value = 0;
+  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: (name, error) => assert.fail(`${name}: ${String(error)}`) });
+  scheduler.sync([
+    {
+      name: 'slow',
+      schedule: '0 0 1 1 *',
+      run: async () => {
+        running++;
+        overlapped ||= running > 1;
+        await sleep(200);
+        running--;
+        return ++value;
+      },
+    },
+  ]);
+  const [first, second] = await Promise.all([scheduler.runNow('slow'), scheduler.runNow('slow')]);
+  assert.deepEqual([first, second].map((result) => (result.status === 'ran' ? result.value : null)).sort(), [1, 2], 'two runs, one after the other');
+  assert.equal(overlapped, false, 'never two cycles of one job at once');
+  assert.deepEqual(await scheduler.runNow('nope'), { status: 'unknown' });
+  await scheduler.stop(1000);
+  assert.deepEqual(await scheduler.runNow('slow'), { status: 'not_run' }, 'nothing runs after stop');
+});
