@@ -4,7 +4,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, duplicateNameIssues, type AuthConfig, type RawConfig, type SecretRef } from './schema.js';
+import { configSchema, duplicateNameIssues, type AuthConfig, type ProxyConfig, type RawConfig, type SecretRef } from './schema.js';
 import { parseDuration } from './duration.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/authwatch/authwatch.yaml';
@@ -17,6 +17,10 @@ export interface ConnectionTls {
   maxVersion: TlsVersion | null;
   caFile: string | null;
   serverName: string | null;
+  /** Client certificate (mutual TLS): PEM files, read when the probe's TLS context is built. */
+  certFile?: string | null;
+  keyFile?: string | null;
+  passphrase?: SecretRef | null;
 }
 
 export interface Connection {
@@ -35,6 +39,8 @@ export interface Connection {
   failureThreshold: number;
   recoveryThreshold: number;
   tls: ConnectionTls;
+  /** The configured proxy, 'none', or null when unset (then HTTPS_PROXY / NO_PROXY of the environment decide). */
+  proxy?: ProxyConfig | null;
   /** auth.expiresAt as an ISO date, or null. */
   tokenExpiresAt: string | null;
 }
@@ -145,6 +151,10 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: Line
       message: `unknown key "${key}"`,
     }));
   }
+  if (issue.code === 'invalid_union' && path[path.length - 1] === 'proxy' && issue.errors[1]?.length) {
+    // proxy: "none" | { url, auth }: an object that fails is described by the object branch's own issues.
+    return issue.errors[1].flatMap((inner) => describeIssue({ ...inner, path: [...path, ...inner.path] } as z.core.$ZodIssue, doc, lineCounter));
+  }
   const present = doc.getIn(path) !== undefined;
   let message = issue.message;
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
@@ -214,6 +224,13 @@ function resolveConfig(raw: RawConfig, source: string): Config {
       }
     }
     const tls = { ...defaults.tls, ...entry.tls };
+    const proxy = entry.proxy ?? defaults.proxy;
+    if (typeof proxy === 'object' && typeof proxy.auth?.secret === 'string') {
+      warnings.push(`connection ${entry.name}: proxy.auth.secret is a literal in the config file; prefer { env: NAME } or { file: PATH }`);
+    }
+    if (typeof tls.passphrase === 'string') {
+      warnings.push(`connection ${entry.name}: tls.passphrase is a literal in the config file; prefer { env: NAME } or { file: PATH }`);
+    }
     if (tls.caFile) {
       try {
         accessSync(tls.caFile, constants.R_OK);
@@ -239,7 +256,11 @@ function resolveConfig(raw: RawConfig, source: string): Config {
         maxVersion: tls.maxVersion ?? null,
         caFile: tls.caFile ?? null,
         serverName: tls.serverName ?? null,
+        certFile: tls.certFile ?? null,
+        keyFile: tls.keyFile ?? null,
+        passphrase: tls.passphrase ?? null,
       },
+      proxy: entry.proxy ?? defaults.proxy ?? null,
       tokenExpiresAt: entry.auth.expiresAt ?? null,
     };
   });

@@ -2,6 +2,7 @@
 // saw as a ProbeObservation. It never throws; every failure is part of the observation.
 // Steps: credential (read, lint, fingerprint; stop if unusable) → oauth2 token (cached) → one fresh verified
 // TCP+TLS connection → one GET without redirects or retries → body up to 1 MiB → observation.
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -9,9 +10,12 @@ import { performance } from 'node:perf_hooks';
 import type { Connection } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { protocolRank } from './tls.js';
-import type { ProbeObservation, ProbeTimings, ProbeError } from './observation.js';
-import { resolveCredential } from './credentials.js';
-import { openConnection, errorFrom } from './connect.js';
+import type { ClientCertificateObservation, ProbeObservation, ProbeTimings, ProbeError } from './observation.js';
+import { basicAuthorization, resolveCredential } from './credentials.js';
+import { openConnection, errorFrom, probeError } from './connect.js';
+import { decideProxy } from './proxy.js';
+import { readSecret } from '../config/secrets.js';
+import { distinguishedName, certificateDate } from './tls.js';
 import { exchange } from './exchange.js';
 import { httpDetails, maskSecrets, secretForms } from './response.js';
 import { accountIdentity } from '../diagnosis/classify.js';
@@ -53,8 +57,13 @@ export function emptyTimings(): ProbeTimings {
  * The client TLS settings of a connection, built once per prober (building one per probe is expensive).
  * A minVersion below TLS 1.2 mimics an old client, which also needs OpenSSL 3's legacy ciphers.
  */
-export function buildSecureContext(settings: Connection['tls']): tls.SecureContext {
+export function buildSecureContext(settings: Connection['tls'], client: ClientCertificate | null = null): tls.SecureContext {
   const options: tls.SecureContextOptions = { minVersion: settings.minVersion };
+  if (client) {
+    options.cert = client.cert;
+    options.key = client.key;
+    if (client.passphrase !== null) options.passphrase = client.passphrase;
+  }
   if (settings.maxVersion) options.maxVersion = settings.maxVersion;
   if (protocolRank(settings.minVersion) < protocolRank('TLSv1.2')) options.ciphers = 'DEFAULT:@SECLEVEL=0';
   if (settings.caFile) {
@@ -67,7 +76,75 @@ export function buildSecureContext(settings: Connection['tls']): tls.SecureConte
     }
     options.ca = [...tls.rootCertificates, extra];
   }
-  return tls.createSecureContext(options);
+  try {
+    return tls.createSecureContext(options);
+  } catch (error) {
+    if (!client) throw error;
+    // A wrong passphrase, a key that does not belong to the certificate, or a file that is not PEM.
+    const reason = (error as Error).message.split('\n')[0];
+    throw Object.assign(new Error(`the client certificate ${settings.certFile} cannot be used: ${reason}`), { code: 'ERR_CLIENT_CERT_INVALID' });
+  }
+}
+
+/** A client certificate as read at a probe: the PEM texts, the passphrase, and what the certificate says. */
+export interface ClientCertificate {
+  cert: string;
+  key: string;
+  passphrase: string | null;
+  /** SHA-256 over certificate, key and passphrase: a rotated file or secret builds a new TLS context. */
+  digest: string;
+  info: Omit<ClientCertificateObservation, 'configured' | 'requested'>;
+}
+
+/**
+ * Reads tls.certFile / keyFile and the passphrase at every probe (small files; a renewed certificate takes effect
+ * without a reload, as a rotated secret does). Unreadable is `missing`, unparsable is `malformed`.
+ */
+export function readClientCertificate(
+  settings: Connection['tls'],
+  env: NodeJS.ProcessEnv,
+): { ok: true; value: ClientCertificate | null } | { ok: false; error: ProbeError } {
+  if (!settings.certFile) return { ok: true, value: null };
+  const read = (file: string, key: string): string | ProbeError => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      return probeError('ERR_CLIENT_CERT_UNREADABLE', `tls.${key} ${file} is unreadable (${code})`);
+    }
+  };
+  const cert = read(settings.certFile, 'certFile');
+  if (typeof cert !== 'string') return { ok: false, error: cert };
+  const key = settings.keyFile ? read(settings.keyFile, 'keyFile') : cert;
+  if (typeof key !== 'string') return { ok: false, error: key };
+  let passphrase: string | null = null;
+  if (settings.passphrase) {
+    const secret = readSecret(settings.passphrase, env);
+    if (!secret.ok) return { ok: false, error: probeError('ERR_CLIENT_CERT_UNREADABLE', `tls.passphrase: ${secret.problem}`) };
+    passphrase = secret.value;
+  }
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    return { ok: false, error: probeError('ERR_CLIENT_CERT_INVALID', `tls.certFile ${settings.certFile} holds no PEM certificate`) };
+  }
+  const legacy = x509.toLegacyObject();
+  return {
+    ok: true,
+    value: {
+      cert,
+      key,
+      passphrase,
+      digest: createHash('sha256').update(cert).update('\0').update(key).update('\0').update(passphrase ?? '').digest('hex'),
+      info: {
+        subject: distinguishedName(legacy.subject as unknown as Record<string, string>),
+        issuer: distinguishedName(legacy.issuer as unknown as Record<string, string>),
+        notAfter: certificateDate(x509.validTo),
+        fingerprint256: x509.fingerprint256,
+      },
+    },
+  };
 }
 
 /**
@@ -77,13 +154,17 @@ export function buildSecureContext(settings: Connection['tls']): tls.SecureConte
  */
 export class SecureContextCache {
   private readonly contexts = new Map<string, tls.SecureContext>();
+  /** For contexts holding a client certificate: the digest of what they were built from (a renewal replaces them). */
+  private readonly digests = new Map<string, string>();
 
-  get(settings: Connection['tls']): tls.SecureContext {
-    const key = JSON.stringify([settings.minVersion, settings.maxVersion ?? null, settings.caFile ?? null]);
+  get(settings: Connection['tls'], client: ClientCertificate | null = null): tls.SecureContext {
+    const base = JSON.stringify([settings.minVersion, settings.maxVersion ?? null, settings.caFile ?? null]);
+    const key = client ? JSON.stringify([base, settings.certFile, settings.keyFile ?? null]) : base;
     let context = this.contexts.get(key);
-    if (!context) {
-      context = buildSecureContext(settings);
+    if (!context || (client && this.digests.get(key) !== client.digest)) {
+      context = buildSecureContext(settings, client);
       this.contexts.set(key, context);
+      if (client) this.digests.set(key, client.digest);
     }
     return context;
   }
@@ -91,6 +172,7 @@ export class SecureContextCache {
   /** Forgets every context, so the next probes read their CA files again (on a config reload). */
   clear(): void {
     this.contexts.clear();
+    this.digests.clear();
   }
 
   get size(): number {
@@ -106,8 +188,10 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
   const ownContexts = deps.secureContexts ? null : new SecureContextCache();
   const secureContexts = deps.secureContexts ?? ownContexts!;
   let cachedToken: AccessToken | null = null;
+  // Decided once per connection (and config): the environment of the process does not change under it.
+  const proxyDecision = decideProxy(connection, env);
 
-  const contextFor = (): tls.SecureContext => secureContexts.get(connection.tls);
+  const contextFor = (client: ClientCertificate | null = null): tls.SecureContext => secureContexts.get(connection.tls, client);
 
   async function accessToken(
     clientSecret: string,
@@ -177,10 +261,41 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
         secrets = [...secrets, ...secretForms(token, authorization)];
       }
 
+      let proxy: Parameters<typeof openConnection>[0]['proxy'] = null;
+      if (proxyDecision.kind === 'invalid') {
+        observation.error = probeError('ERR_PROXY_INVALID', proxyDecision.problem);
+        return observation;
+      }
+      if (proxyDecision.kind === 'proxy') {
+        const { auth, ...where } = proxyDecision.proxy;
+        let proxyAuthorization: string | null = null;
+        if (auth) {
+          const secret = readSecret(auth.secret, env);
+          if (!secret.ok) {
+            observation.proxy = { url: where.url, source: where.source, credentials: false, tunnel: false, status: null, contentType: null, headers: {}, message: '', connect: null, tunnel_seconds: null };
+            observation.error = probeError('ERR_PROXY_SECRET', `proxy.auth.secret: ${secret.problem}`);
+            return observation;
+          }
+          proxyAuthorization = basicAuthorization(auth.username, secret.value);
+          secrets = [...secrets, ...secretForms(secret.value, proxyAuthorization)];
+        }
+        proxy = { ...where, authorization: proxyAuthorization, userAgent: USER_AGENT };
+      }
+
       let context: tls.SecureContext | null = null;
+      let client: ClientCertificate | null = null;
       if (secure) {
+        const clientRead = readClientCertificate(connection.tls, env);
+        if (!clientRead.ok) {
+          observation.clientCertificate = { configured: true, requested: null, subject: null, issuer: null, notAfter: null, fingerprint256: null };
+          observation.error = mask(clientRead.error);
+          return observation;
+        }
+        client = clientRead.value;
+        if (client) observation.clientCertificate = { configured: true, requested: null, ...client.info };
+        if (client?.passphrase) secrets = [...secrets, ...secretForms(client.passphrase, null)];
         try {
-          context = contextFor();
+          context = contextFor(client);
         } catch (error) {
           observation.error = mask(errorFrom(error));
           return observation;
@@ -196,8 +311,20 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
         port: Number(target.port) || (secure ? 443 : 80),
         tls: context ? { secureContext: context, serverName: connection.tls.serverName ?? target.hostname.replace(/^\[|\]$/g, '') } : null,
         timeoutMs: connection.timeoutMs,
+        proxy,
       });
       observation.tls = opened.tls;
+      if (opened.proxy) observation.proxy = { ...opened.proxy, message: maskSecrets(opened.proxy.message, secrets) };
+      if (client || opened.clientCertRequested) {
+        observation.clientCertificate = {
+          configured: client !== null,
+          requested: opened.clientCertRequested,
+          subject: client?.info.subject ?? null,
+          issuer: client?.info.issuer ?? null,
+          notAfter: client?.info.notAfter ?? null,
+          fingerprint256: client?.info.fingerprint256 ?? null,
+        };
+      }
       Object.assign(observation.timings, opened.timings);
       if (!opened.ok) {
         observation.error = mask(opened.error);
