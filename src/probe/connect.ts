@@ -177,7 +177,8 @@ function openTunnel(
 ): { promise: Promise<TunnelResult>; abort: () => void } {
   const headers: Record<string, string> = { host: target, 'user-agent': proxy.userAgent, 'proxy-connection': 'keep-alive' };
   if (proxy.authorization !== null) headers['proxy-authorization'] = proxy.authorization;
-  const request = http.request({ method: 'CONNECT', path: target, headers, createConnection: () => socket, agent: false });
+  // No agent: with createConnection and no agent, the request goes out on exactly this socket.
+  const request = http.request({ method: 'CONNECT', path: target, headers, createConnection: () => socket });
   const facts: ProxyObservation = {
     url: proxy.url, source: proxy.source, credentials: proxy.authorization !== null, tunnel: false, status: null, contentType: null, headers: {}, message: '', connect: null, tunnel_seconds: null,
   };
