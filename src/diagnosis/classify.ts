@@ -179,6 +179,17 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
       return `timed out reaching ${describeProxy(facts)} ${phase} (${facts.error!.code})`;
     },
   },
+  // Before connect_error: a server that hangs up right after asking for a client certificate is refusing it.
+  {
+    outcome: 'client_cert_required',
+    when: (facts) => facts.error !== null && facts.http === null && !facts.observation.clientCertificate?.configured && clientCertAlert(facts) !== null,
+    detail: (facts) => `the server requires a client certificate and none is configured (TLS alert ${clientCertAlert(facts)})`,
+  },
+  {
+    outcome: 'client_cert_rejected',
+    when: (facts) => facts.error !== null && facts.http === null && facts.observation.clientCertificate?.configured === true && clientCertAlert(facts) !== null,
+    detail: (facts) => describeClientCertRejection(facts),
+  },
   {
     outcome: 'dns_error',
     when: (facts) => facts.error !== null && facts.http === null && DNS_ERROR_CODES.has(facts.error.code),
@@ -204,16 +215,6 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
       const total = facts.observation.timings.total;
       return `timed out ${where}${total !== null ? ` after ${formatSeconds(total)}` : ''} (${facts.error!.code})`;
     },
-  },
-  {
-    outcome: 'client_cert_required',
-    when: (facts) => facts.error !== null && facts.http === null && !facts.observation.clientCertificate?.configured && clientCertAlert(facts) !== null,
-    detail: (facts) => `the server requires a client certificate and none is configured (TLS alert ${clientCertAlert(facts)})`,
-  },
-  {
-    outcome: 'client_cert_rejected',
-    when: (facts) => facts.error !== null && facts.http === null && facts.observation.clientCertificate?.configured === true && clientCertAlert(facts) !== null,
-    detail: (facts) => describeClientCertRejection(facts),
   },
   {
     outcome: 'tls_handshake_failed',
@@ -536,7 +537,12 @@ function clientCertAlert(facts: ObservedFacts): string | null {
   if (!error) return null;
   const number = Number(/SSL alert number (\d+)/.exec(error.message)?.[1] ?? Number.NaN);
   if (CLIENT_CERT_ALERTS[number]) return CLIENT_CERT_ALERTS[number];
-  if (number === HANDSHAKE_FAILURE_ALERT && facts.observation.clientCertificate?.requested) return 'handshake_failure';
+  const requested = facts.observation.clientCertificate?.requested === true;
+  if (number === HANDSHAKE_FAILURE_ALERT && requested) return 'handshake_failure';
+  if (error.code === 'ERR_CLIENT_CERT_NOT_ACCEPTED') return 'none (the server closed the connection)';
+  if (requested && facts.observation.clientCertificate?.configured && (error.code === 'ECONNRESET' || /socket hang up/i.test(error.message))) {
+    return 'none (the server closed the connection)';
+  }
   const byCode = Object.values(CLIENT_CERT_ALERTS).find((name) => error.code.endsWith(`_ALERT_${name.toUpperCase()}`));
   return byCode ?? null;
 }
@@ -555,6 +561,12 @@ function describeClientCertRejection(facts: ObservedFacts): string {
     }
     case 'certificate_revoked':
       return `the server refused ${which} as revoked (TLS alert certificate_revoked)`;
+    case 'none (the server closed the connection)': {
+      // No alert says why: what authwatch knows about the certificate is the best lead.
+      const expired = client.notAfter !== null && Date.parse(client.notAfter) < Date.parse(facts.observation.startedAt);
+      const lead = expired ? `it expired on ${date}` : client.issuer ? `is its issuer ${client.issuer} one the server trusts?` : null;
+      return `the server closed the connection right after the handshake without accepting ${which}${lead ? ` (${lead})` : ''}; no TLS alert said why`;
+    }
     default:
       return `the server rejected ${which} (TLS alert ${alert})`;
   }

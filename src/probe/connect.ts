@@ -130,20 +130,30 @@ function handshake(socket: net.Socket, target: NonNullable<ConnectTarget['tls']>
         resolve(secure);
         return;
       }
+      let settled = false;
       const accepted = (): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         secure.off('error', rejected);
         resolve(secure);
       };
       const rejected = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        secure.off('session', accepted);
         reject(error);
       };
       const timer = setTimeout(accepted, CLIENT_CERT_VERDICT_MS);
       secure.off('error', reject);
       secure.once('error', rejected);
-      secure.once('session', accepted);
+      // Some servers (Node's, for one) check the certificate after the handshake and just close: no alert to read.
+      const closed = (): void =>
+        rejected(probeError('ERR_CLIENT_CERT_NOT_ACCEPTED', 'the server closed the connection right after the TLS handshake in which it asked for a client certificate, before anything was sent'));
+      secure.once('end', closed);
+      secure.once('close', closed);
+      // Not from inside the 'session' event: that runs in OpenSSL's ticket callback, and a write made there is lost.
+      secure.once('session', () => setImmediate(accepted));
     });
     secure.once('error', reject);
   });
