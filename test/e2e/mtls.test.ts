@@ -6,11 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runCli } from '../support/cli.js';
+import { DaemonProcess, eventually, runCli } from '../support/cli.js';
+import { daemonWorkspace, scrape, valueOf } from '../support/daemon-config.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { createTestPki, type CertificatePair, type Pki } from '../support/pki.js';
 import type { SimulatedJira } from '../../src/demo/simulated-jira.js';
@@ -177,5 +179,26 @@ describe('an OpenSSL server that checks client certificates inside the handshake
     const old = results.get('openssl-expired')!;
     assert.equal(old.outcome, 'client_cert_rejected', old.detail);
     assert.match(old.detail, new RegExp(`as expired \\(it expired on ${old.clientCertificate!.notAfter!.slice(0, 10)}\\) \\(TLS alert certificate_expired\\)$`));
+  });
+});
+
+describe('the daemon exports the client certificate\'s expiry', () => {
+  test('authwatch_tls_client_cert_not_after_timestamp_seconds is the notAfter of tls.certFile', async () => {
+    const workspace = daemonWorkspace('authwatch-e2e-mtls-daemon-');
+    workspace.write({ connections: [connection('mtls-daemon', { certFile: right.certFile, keyFile: right.keyFile })] });
+    const daemon = new DaemonProcess(workspace.configPath, { env: { PAT: mtls.tenant(tenant).credentials.pat } });
+    try {
+      const url = await daemon.url();
+      const { samples } = await eventually(async () => {
+        const scraped = await scrape(url);
+        return valueOf(scraped.samples, 'authwatch_tls_client_cert_not_after_timestamp_seconds', { connection: 'mtls-daemon' }) !== undefined ? scraped : null;
+      });
+      const notAfter = new X509Certificate(right.cert).validTo;
+      assert.equal(valueOf(samples, 'authwatch_tls_client_cert_not_after_timestamp_seconds', { connection: 'mtls-daemon' }), Date.parse(notAfter) / 1000);
+      assert.equal(valueOf(samples, 'authwatch_probe_success', { connection: 'mtls-daemon' }), 1);
+    } finally {
+      await daemon.stop();
+      workspace.cleanup();
+    }
   });
 });
