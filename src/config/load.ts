@@ -225,6 +225,9 @@ function resolveConfig(raw: RawConfig, source: string): Config {
     }
     const tls = { ...defaults.tls, ...entry.tls };
     const proxy = entry.proxy ?? defaults.proxy;
+    if (typeof proxy === 'object' && url.protocol === 'http:') {
+      warnings.push(`connection ${entry.name}: proxy is not used for an http:// url (the proxy would see the credentials in clear)`);
+    }
     if (typeof proxy === 'object' && typeof proxy.auth?.secret === 'string') {
       warnings.push(`connection ${entry.name}: proxy.auth.secret is a literal in the config file; prefer { env: NAME } or { file: PATH }`);
     }

@@ -112,7 +112,11 @@ function connectTcp(address: { address: string; family: number }, port: number):
   return { promise, socket };
 }
 
-function handshake(socket: net.Socket, target: NonNullable<ConnectTarget['tls']>): { promise: Promise<tls.TLSSocket>; secure: tls.TLSSocket } {
+function handshake(
+  socket: net.Socket,
+  target: NonNullable<ConnectTarget['tls']>,
+  timeoutMs: number,
+): { promise: Promise<tls.TLSSocket>; secure: tls.TLSSocket } {
   const secure = tls.connect({
     socket,
     host: target.serverName,
@@ -144,7 +148,8 @@ function handshake(socket: net.Socket, target: NonNullable<ConnectTarget['tls']>
         clearTimeout(timer);
         reject(error);
       };
-      const timer = setTimeout(accepted, CLIENT_CERT_VERDICT_MS);
+      // Within the tls phase's own timeout: a server that sends no tickets is accepted, not timed out.
+      const timer = setTimeout(accepted, Math.min(CLIENT_CERT_VERDICT_MS, timeoutMs / 2));
       secure.off('error', reject);
       secure.once('error', rejected);
       // Some servers (Node's, for one) check the certificate after the handshake and just close: no alert to read.
@@ -330,7 +335,7 @@ export async function openConnection(target: ConnectTarget): Promise<ConnectResu
   if (!target.tls) return { ok: true, socket, ...facts(null) };
 
   started = performance.now();
-  const attempt = handshake(socket, target.tls);
+  const attempt = handshake(socket, target.tls, target.timeoutMs);
   let secure: tls.TLSSocket;
   try {
     secure = await withTimeout(attempt.promise, target.timeoutMs, 'secureConnect', () => attempt.secure.destroy());

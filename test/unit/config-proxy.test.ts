@@ -45,7 +45,7 @@ connections:
   assert.deepEqual(viaDefault.tls.passphrase, { file: '/run/pass' });
   assert.equal(direct.proxy, 'none');
   assert.equal(unset.tls.certFile, '/etc/authwatch/client.pem', 'tls keys merge with the defaults');
-  assert.deepEqual(config.warnings, []);
+  assert.deepEqual(config.warnings, ['connection unset: proxy is not used for an http:// url (the proxy would see the credentials in clear)']);
 });
 
 test('bad proxy and tls settings are reported with their line', () => {
