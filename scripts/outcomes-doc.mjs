@@ -32,9 +32,9 @@ const ANSWERS = {
   connect_error: 'No answer: the TCP connection was refused, unreachable, or reset before any HTTP response (`ECONNREFUSED`, `ECONNRESET`, `EHOSTUNREACH`, "socket hang up").',
   timeout: 'No complete answer in time: a phase (dns, connect, tls, first_byte, download) ran out; the phase is recorded.',
   client_cert_required:
-    'No HTTP answer: the server asked for a client certificate and, none being configured, ended the handshake (TLS alert `certificate_required`, or `handshake_failure` after a CertificateRequest).',
+    'No HTTP answer: the server asked for a client certificate and, none being configured, ended the handshake (TLS alert `certificate_required`, or `handshake_failure` after a CertificateRequest); or nginx\'s 400 page "No required SSL certificate was sent".',
   client_cert_rejected:
-    'No HTTP answer: the server refused the configured client certificate with a TLS alert — `unknown_ca`, `certificate_expired`, `bad_certificate`, `certificate_revoked`, … (recorded).',
+    'No HTTP answer: the server refused the configured client certificate with a TLS alert — `unknown_ca`, `certificate_expired`, `bad_certificate`, `certificate_revoked`, … (recorded) — or closed the connection right after asking for it; or nginx\'s 400 page "The SSL certificate error".',
   tls_handshake_failed:
     'No HTTP answer: client and server found no common TLS version or cipher (a server that speaks only TLS 1.0/1.1, or `tls.minVersion` above what it supports).',
   tls_intercepted:

@@ -65,6 +65,9 @@ const CLIENT_CERT_ALERTS: Record<number, string> = {
   116: 'certificate_required',
 };
 const HANDSHAKE_FAILURE_ALERT = 40;
+/** nginx's pages for its 496 and 495 (sent as 400) when `ssl_verify_client on` finds no or a bad certificate. */
+const NGINX_NO_CLIENT_CERT = 'no required ssl certificate was sent';
+const NGINX_CLIENT_CERT_ERROR = 'the ssl certificate error';
 const HANDSHAKE_FAILURE_MESSAGE =
   /unsupported protocol|no shared cipher|wrong version number|alert handshake failure|alert protocol version|no protocols available|no ciphers available|no cipher match|dh key too small|unsafe legacy renegotiation/i;
 const BASIC_AUTH_DEPRECATED_PREFIX = 'basic authentication with passwords is deprecated';
@@ -189,6 +192,21 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     outcome: 'client_cert_rejected',
     when: (facts) => facts.error !== null && facts.http === null && facts.observation.clientCertificate?.configured === true && clientCertAlert(facts) !== null,
     detail: (facts) => describeClientCertRejection(facts),
+  },
+  {
+    // nginx (`ssl_verify_client on`) completes the handshake and answers 400 with its own page instead of an alert.
+    outcome: 'client_cert_required',
+    when: (facts) => statusIs(facts, 400) && !facts.observation.clientCertificate?.configured && bodyIncludes(facts, NGINX_NO_CLIENT_CERT),
+    detail: (facts) => `the server requires a client certificate and none is configured (${describeResponse(facts)})`,
+  },
+  {
+    outcome: 'client_cert_rejected',
+    when: (facts) =>
+      statusIs(facts, 400) && (bodyIncludes(facts, NGINX_CLIENT_CERT_ERROR) || (facts.observation.clientCertificate?.configured === true && bodyIncludes(facts, NGINX_NO_CLIENT_CERT))),
+    detail: (facts) => {
+      const client = facts.observation.clientCertificate;
+      return `the server did not accept the client certificate${client?.subject ? ` ${client.subject}` : ''} (${describeResponse(facts)})`;
+    },
   },
   {
     outcome: 'dns_error',

@@ -81,3 +81,17 @@ test('an unreadable or unusable client certificate and a missing proxy secret ar
   const invalid = observation({ error: { code: 'ERR_CLIENT_CERT_INVALID', message: 'the client certificate /x cannot be used: bad decrypt', phase: null } });
   assert.equal(classify(invalid, dc).outcome, 'credential_malformed');
 });
+
+test('nginx\'s 400 pages for a missing or refused client certificate are the client certificate outcomes', () => {
+  const page = (title: string) => ({
+    status: 400, contentType: 'text/html', headers: {}, message: `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n</body></html>`,
+    json: undefined, bodyBytes: 200, bodyTruncated: false,
+  });
+  const missing = classify(observation({ http: page('400 No required SSL certificate was sent') }), dc);
+  assert.equal(missing.outcome, 'client_cert_required');
+  assert.equal(missing.detail, 'the server requires a client certificate and none is configured (400 text/html: "400 No required SSL certificate was sent")');
+  const refused = classify(observation({ http: page('400 The SSL certificate error'), clientCertificate: CLIENT }), dc);
+  assert.equal(refused.outcome, 'client_cert_rejected');
+  assert.equal(refused.detail, 'the server did not accept the client certificate O=acme, CN=salesforce-integration (400 text/html: "400 The SSL certificate error")');
+  assert.equal(classify(observation({ http: page('400 Bad Request') }), dc).outcome, 'unexpected_response');
+});
