@@ -27,7 +27,17 @@ export interface ConnectTarget {
    * An HTTP proxy to CONNECT through: dns and connect are then the proxy's, the tunnel is part of connect, and TLS
    * runs inside the tunnel with the Jira server (hostname/port above), so the TLS facts are the server's.
    */
-  proxy?: { hostname: string; port: number; url: string; source: string; authorization: string | null; userAgent: string } | null;
+  proxy?: TunnelProxy | null;
+}
+
+/** A proxy to CONNECT through, with the Proxy-Authorization header (when any) already built. */
+export interface TunnelProxy {
+  hostname: string;
+  port: number;
+  url: string;
+  source: string;
+  authorization: string | null;
+  userAgent: string;
 }
 
 /** How much of a proxy's refusal page is read (for its title and the classifier). */

@@ -13,7 +13,8 @@ import { protocolRank } from './tls.js';
 import type { ClientCertificateObservation, ProbeObservation, ProbeTimings, ProbeError } from './observation.js';
 import { basicAuthorization, resolveCredential } from './credentials.js';
 import { openConnection, errorFrom, probeError } from './connect.js';
-import { decideProxy } from './proxy.js';
+import { decideProxy, type ProxyDecision, type ResolvedProxy } from './proxy.js';
+import { TunnelAgent, type TunnelProxy } from './tunnel-agent.js';
 import { readSecret } from '../config/secrets.js';
 import { distinguishedName, certificateDate } from './tls.js';
 import { exchange } from './exchange.js';
@@ -190,6 +191,20 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
   let cachedToken: AccessToken | null = null;
   // Decided once per connection (and config): the environment of the process does not change under it.
   const proxyDecision = decideProxy(connection, env);
+  // The oauth2 token endpoint may be another host (auth.atlassian.com): NO_PROXY is asked about that one.
+  const tokenProxyDecision = connection.auth.type === 'oauth2' ? decideProxy({ probeUrl: connection.auth.tokenUrl, proxy: connection.proxy }, env) : null;
+
+  /** The CONNECT settings of a decision, with the proxy's secret read now; an error when it cannot be used. */
+  function proxySettings(decision: ProxyDecision | null): { ok: true; proxy: TunnelProxy | null; secrets: string[] } | { ok: false; error: ProbeError; where: ResolvedProxy | null } {
+    if (decision === null || decision.kind === 'direct') return { ok: true, proxy: null, secrets: [] };
+    if (decision.kind === 'invalid') return { ok: false, error: probeError('ERR_PROXY_INVALID', decision.problem), where: null };
+    const { auth, ...where } = decision.proxy;
+    if (!auth) return { ok: true, proxy: { ...where, authorization: null, userAgent: USER_AGENT }, secrets: [] };
+    const secret = readSecret(auth.secret, env);
+    if (!secret.ok) return { ok: false, error: probeError('ERR_PROXY_SECRET', `proxy.auth.secret: ${secret.problem}`), where: decision.proxy };
+    const authorization = basicAuthorization(auth.username, secret.value);
+    return { ok: true, proxy: { ...where, authorization, userAgent: USER_AGENT }, secrets: secretForms(secret.value, authorization) };
+  }
 
   const contextFor = (client: ClientCertificate | null = null): tls.SecureContext => secureContexts.get(connection.tls, client);
 
@@ -205,7 +220,14 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       return cachedToken.value;
     }
     cachedToken = null;
-    const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0, secureContext: contextFor() });
+    const tokenProxy = proxySettings(tokenProxyDecision);
+    if (!tokenProxy.ok) {
+      observation.error = tokenProxy.error;
+      return null;
+    }
+    const agent = tokenProxy.proxy
+      ? new TunnelAgent(tokenProxy.proxy, contextFor(), connection.timeoutMs)
+      : new https.Agent({ keepAlive: false, maxCachedSessions: 0, secureContext: contextFor() });
     const fetched = await fetchClientCredentialsToken(
       { tokenUrl: auth.tokenUrl, clientId: auth.clientId, clientSecret, scope: auth.scope, audience: auth.audience },
       {
@@ -214,7 +236,7 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
         nowMs: () => now().getTime(),
         secretFingerprint: fingerprint,
         userAgent: USER_AGENT,
-        mask: (text) => maskSecrets(text, secretForms(clientSecret, null)),
+        mask: (text) => maskSecrets(text, [...secretForms(clientSecret, null), ...tokenProxy.secrets]),
       },
     );
     agent.destroy();
@@ -256,31 +278,22 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       if (connection.auth.type === 'oauth2') {
         const token = await accessToken(credential.secret, credential.check.fingerprint ?? '', observation);
         if (observation.oauth?.error) observation.oauth.error = maskSecrets(observation.oauth.error, secrets);
-        if (token === null) return observation;
+        if (token === null || observation.error) return observation;
         authorization = `Bearer ${token}`;
         secrets = [...secrets, ...secretForms(token, authorization)];
       }
 
-      let proxy: Parameters<typeof openConnection>[0]['proxy'] = null;
-      if (proxyDecision.kind === 'invalid') {
-        observation.error = probeError('ERR_PROXY_INVALID', proxyDecision.problem);
+      const proxied = proxySettings(proxyDecision);
+      if (!proxied.ok) {
+        if (proxied.where) {
+          const { url, source } = proxied.where;
+          observation.proxy = { url, source, credentials: false, tunnel: false, status: null, contentType: null, headers: {}, message: '', connect: null, tunnel_seconds: null };
+        }
+        observation.error = proxied.error;
         return observation;
       }
-      if (proxyDecision.kind === 'proxy') {
-        const { auth, ...where } = proxyDecision.proxy;
-        let proxyAuthorization: string | null = null;
-        if (auth) {
-          const secret = readSecret(auth.secret, env);
-          if (!secret.ok) {
-            observation.proxy = { url: where.url, source: where.source, credentials: false, tunnel: false, status: null, contentType: null, headers: {}, message: '', connect: null, tunnel_seconds: null };
-            observation.error = probeError('ERR_PROXY_SECRET', `proxy.auth.secret: ${secret.problem}`);
-            return observation;
-          }
-          proxyAuthorization = basicAuthorization(auth.username, secret.value);
-          secrets = [...secrets, ...secretForms(secret.value, proxyAuthorization)];
-        }
-        proxy = { ...where, authorization: proxyAuthorization, userAgent: USER_AGENT };
-      }
+      const proxy = proxied.proxy;
+      secrets = [...secrets, ...proxied.secrets];
 
       let context: tls.SecureContext | null = null;
       let client: ClientCertificate | null = null;

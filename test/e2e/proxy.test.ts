@@ -165,6 +165,29 @@ describe('through squid with basic proxy authentication', () => {
   });
 });
 
+describe('oauth2 through the proxy', () => {
+  test('the token request and the probe both go through the CONNECT tunnel, with the proxy credentials', async () => {
+    const oauthTenant = fixture.tenant({ deployment: 'cloud' });
+    const { oauth } = fixture.jira.tenant(oauthTenant).credentials;
+    const linesBefore = (await squidAuth.accessLog()).split('\n').filter(Boolean).length;
+    const { byName } = await check(
+      [{
+        name: 'oauth-via-proxy',
+        url: fixture.jira.tenantUrl(oauthTenant),
+        deployment: 'cloud',
+        auth: { type: 'oauth2', tokenUrl: `${fixture.jira.tenantUrl(oauthTenant)}/oauth/token`, clientId: oauth.clientId, clientSecret: { env: 'CLIENT_SECRET' } },
+        proxy: { url: squidAuth.url, auth: { username: PROXY_USER, secret: { env: 'PROXY_PASSWORD' } } },
+      }],
+      { CLIENT_SECRET: oauth.clientSecret },
+    );
+    const probe = byName.get('oauth-via-proxy')!;
+    assert.equal(probe.outcome, 'ok', probe.detail);
+    const tunnels = (await squidAuth.accessLog()).split('\n').filter(Boolean).slice(linesBefore);
+    assert.equal(tunnels.length, 2, `one tunnel for the token request, one for the probe:\n${tunnels.join('\n')}`);
+    for (const line of tunnels) assert.match(line, new RegExp(`TCP_TUNNEL/200 CONNECT 127\\.0\\.0\\.1:\\d+ ${PROXY_USER}$`));
+  });
+});
+
 describe('proxy down, HTTPS_PROXY, NO_PROXY and proxy: none', () => {
   test('a proxy that is not listening is proxy_unreachable', async () => {
     const port = await closedPort();
