@@ -42,6 +42,7 @@ export interface TunnelProxy {
 
 /** How much of a proxy's refusal page is read (for its title and the classifier). */
 const PROXY_BODY_LIMIT = 16 * 1024;
+const REFUSAL_BODY_WAIT_MS = 1000;
 /**
  * TLS 1.3: the client's handshake completes before the server has checked the client certificate it asked for;
  * the verdict (an alert, or the session tickets that follow acceptance) comes one round trip later. The request
@@ -234,7 +235,9 @@ function openTunnel(
         facts.message = Buffer.concat(chunks).subarray(0, PROXY_BODY_LIMIT).toString('utf8');
         resolve({ socket: null, facts });
       };
-      const timer = setTimeout(done, timeoutMs);
+      // The verdict is the status; a page without Content-Length on a kept-alive connection never ends, so its body
+      // is read only briefly (well inside the phase's timeout).
+      const timer = setTimeout(done, Math.min(REFUSAL_BODY_WAIT_MS, timeoutMs / 4));
       if ((Number.isFinite(length) && received >= length) || received >= PROXY_BODY_LIMIT) {
         done();
         return;
