@@ -94,7 +94,7 @@ export const proxySchema = z
   .union([
     // A string refined to "none" rather than a literal: an object then fails this branch on its type, so zod reports
     // the object branch's own issues (proxy.url, proxy.auth…) instead of one vague union error.
-    z.string().refine((text) => text === 'none', 'must be "none" or { url: http://host:port, auth: { username, secret } }').describe('"none": no proxy, whatever HTTPS_PROXY says'),
+    z.string().refine((text) => text === 'none', 'must be "none" or { url: http://host:port, auth: { username, secret } }').meta({ description: '"none": no proxy, whatever HTTPS_PROXY says', enum: ['none'] }),
     z.strictObject({
       url: z.string().superRefine(checkProxyUrl).describe('http://host:port of the proxy'),
       auth: z
