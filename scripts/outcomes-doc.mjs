@@ -24,11 +24,22 @@ const ANSWERS = {
   credential_malformed:
     'Jira was not asked: the secret contains whitespace or a control character (one trailing newline of a secret file is stripped, nothing else), or an `auth.type: header` value fails the header lint (`authwatch explain-header`).',
   tls_file_unreadable: 'Jira was not asked: authwatch cannot read a TLS file of its own config (`tls.caFile`): missing, or not readable by the service user.',
+  proxy_unreachable:
+    'No answer from the proxy (configured `proxy`, or HTTPS_PROXY): its name does not resolve, or the TCP connection to it was refused or reset before it answered the CONNECT.',
+  proxy_auth_required: 'The proxy answered `CONNECT host:443` with `407 Proxy Authentication Required` (its `Proxy-Authenticate` is recorded); Jira was not asked.',
+  proxy_tunnel_failed:
+    'The proxy answered the CONNECT with another error (403, 502, 503, …) or an HTML block page (its title and e.g. `X-Squid-Error` are recorded); Jira was not asked.',
   dns_error: 'No answer: the host name does not resolve (`ENOTFOUND`, `EAI_AGAIN`, …).',
   connect_error: 'No answer: the TCP connection was refused, unreachable, or reset before any HTTP response (`ECONNREFUSED`, `ECONNRESET`, `EHOSTUNREACH`, "socket hang up").',
   timeout: 'No complete answer in time: a phase (dns, connect, tls, first_byte, download) ran out; the phase is recorded.',
+  client_cert_required:
+    'No HTTP answer: the server asked for a client certificate and, none being configured, ended the handshake (TLS alert `certificate_required`, or `handshake_failure` after a CertificateRequest); or nginx\'s 400 page "No required SSL certificate was sent".',
+  client_cert_rejected:
+    'No HTTP answer: the server refused the configured client certificate with a TLS alert — `unknown_ca`, `certificate_expired`, `bad_certificate`, `certificate_revoked`, … (recorded) — or closed the connection right after asking for it; or nginx\'s 400 page "The SSL certificate error".',
   tls_handshake_failed:
     'No HTTP answer: client and server found no common TLS version or cipher (a server that speaks only TLS 1.0/1.1, or `tls.minVersion` above what it supports).',
+  tls_intercepted:
+    'Through a proxy, the certificate presented for Jira was issued by an untrusted CA (`SELF_SIGNED_CERT_IN_CHAIN`, `UNABLE_TO_GET_ISSUER_CERT_LOCALLY`, …): a TLS-inspecting proxy. The issuer is recorded; the credentials are not sent.',
   tls_cert_invalid:
     'The certificate failed verification — expired, not yet valid, untrusted issuer, self-signed, or another host name (the code is recorded, e.g. `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`). The certificate is recorded; the credentials are not sent.',
   oauth_token_error: 'The oauth2 token endpoint refused the client credentials (e.g. 401 `{"error":"invalid_client"}`) or failed; Jira itself was not asked.',

@@ -96,6 +96,8 @@ export function checkReport(results: CheckResult[]) {
         findings: observation.credential.findings,
       },
       tls: observation.tls,
+      proxy: observation.proxy ?? null,
+      clientCertificate: observation.clientCertificate ?? null,
       oauth: observation.oauth,
       error: observation.error,
       timings: observation.timings,

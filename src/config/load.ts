@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { LineCounter, parseDocument, isNode, visit, type Document } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, duplicateNameIssues, type AuthConfig, type RawConfig, type SecretRef } from './schema.js';
+import { configSchema, duplicateNameIssues, type AuthConfig, type ProxyConfig, type RawConfig, type SecretRef } from './schema.js';
 import { parseDuration } from './duration.js';
 import { allowedKeysAt, intendedKey, scheduleMessage, schemaIssueMessage, unknownKeyMessage, yamlSyntaxMessage } from './explain.js';
 
@@ -20,6 +20,10 @@ export interface ConnectionTls {
   maxVersion: TlsVersion | null;
   caFile: string | null;
   serverName: string | null;
+  /** Client certificate (mutual TLS): PEM files, read when the probe's TLS context is built. */
+  certFile?: string | null;
+  keyFile?: string | null;
+  passphrase?: SecretRef | null;
 }
 
 export interface Connection {
@@ -38,6 +42,8 @@ export interface Connection {
   failureThreshold: number;
   recoveryThreshold: number;
   tls: ConnectionTls;
+  /** The configured proxy, 'none', or null when unset (then HTTPS_PROXY / NO_PROXY of the environment decide). */
+  proxy?: ProxyConfig | null;
   /** auth.expiresAt as an ISO date, or null. */
   tokenExpiresAt: string | null;
 }
@@ -259,7 +265,17 @@ function statOrNull(path: string): ReturnType<typeof statSync> | null {
 }
 
 /** Schema issues as lines; an issue whose cause another line already names (a typo'd key, a mis-indented block) is left out. */
-function describeIssues(zodIssues: z.core.$ZodIssue[], input: unknown, doc: Document, lineCounter: LineCounter): ConfigIssue[] {
+/** proxy: "none" | { url, auth }: an object that fails is described by the object branch's own issues. */
+function expandProxyIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  const path = issue.path as (string | number)[];
+  if (issue.code === 'invalid_union' && path[path.length - 1] === 'proxy' && issue.errors[1]?.length) {
+    return issue.errors[1].flatMap((inner) => expandProxyIssue({ ...inner, path: [...path, ...inner.path] } as z.core.$ZodIssue));
+  }
+  return [issue];
+}
+
+function describeIssues(rawIssues: z.core.$ZodIssue[], input: unknown, doc: Document, lineCounter: LineCounter): ConfigIssue[] {
+  const zodIssues = rawIssues.flatMap(expandProxyIssue);
   const unknownKeys = zodIssues.flatMap((issue) =>
     issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ parent: issue.path as (string | number)[], key })) : [],
   );
@@ -357,6 +373,16 @@ function resolveConfig(raw: RawConfig, source: string): Config {
       }
     }
     const tls = { ...defaults.tls, ...entry.tls };
+    const proxy = entry.proxy ?? defaults.proxy;
+    if (typeof proxy === 'object' && url.protocol === 'http:') {
+      warnings.push(`connection ${entry.name}: proxy is not used for an http:// url (the proxy would see the credentials in clear)`);
+    }
+    if (typeof proxy === 'object' && typeof proxy.auth?.secret === 'string') {
+      warnings.push(`connection ${entry.name}: proxy.auth.secret is a literal in the config file; prefer { env: NAME } or { file: PATH }`);
+    }
+    if (typeof tls.passphrase === 'string') {
+      warnings.push(`connection ${entry.name}: tls.passphrase is a literal in the config file; prefer { env: NAME } or { file: PATH }`);
+    }
     if (tls.caFile) {
       try {
         accessSync(tls.caFile, constants.R_OK);
@@ -382,7 +408,11 @@ function resolveConfig(raw: RawConfig, source: string): Config {
         maxVersion: tls.maxVersion ?? null,
         caFile: tls.caFile ?? null,
         serverName: tls.serverName ?? null,
+        certFile: tls.certFile ?? null,
+        keyFile: tls.keyFile ?? null,
+        passphrase: tls.passphrase ?? null,
       },
+      proxy: entry.proxy ?? defaults.proxy ?? null,
       tokenExpiresAt: entry.auth.expiresAt ?? null,
     };
   });

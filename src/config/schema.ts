@@ -34,6 +34,15 @@ const tlsOptions = z.strictObject({
   maxVersion: tlsVersion.optional().describe('highest TLS version the probe offers (to mimic an old client)'),
   caFile: z.string().min(1).optional().describe('PEM file with extra trusted CA certificates'),
   serverName: z.string().min(1).optional().describe('SNI / hostname to verify, when it differs from the URL host'),
+  certFile: z.string().min(1).optional().describe('PEM client certificate (mutual TLS); may also hold the key'),
+  keyFile: z.string().min(1).optional().describe('PEM private key of certFile, when it is not in certFile'),
+  passphrase: secretRef.optional().describe('passphrase of an encrypted keyFile'),
+}).superRefine((tls, ctx) => {
+  for (const key of ['keyFile', 'passphrase'] as const) {
+    if (tls[key] !== undefined && tls.certFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `needs certFile in the same tls block (${key} belongs to a client certificate)` });
+    }
+  }
 });
 
 // Only https, or http to a loopback address; never credentials in the URL.
@@ -66,6 +75,44 @@ function checkProbeUrl(value: string, ctx: z.RefinementCtx): void {
     ctx.addIssue({ code: 'custom', message: 'must be an https:// URL' });
   }
 }
+/** An outbound HTTP proxy reached with CONNECT: http://host:port, no credentials in the URL (they go under auth). */
+function checkProxyUrl(value: string, ctx: z.RefinementCtx): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not a valid URL (e.g. http://proxy.example.com:3128)' });
+    return;
+  }
+  if (url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: 'must be an http:// proxy URL (the proxy is asked to CONNECT; TLS to Jira runs inside the tunnel)' });
+  }
+  if (url.username || url.password) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain user:password@; put the proxy credentials under proxy.auth' });
+  }
+  if (!url.port) ctx.addIssue({ code: 'custom', message: 'must name the port, e.g. http://proxy.example.com:3128' });
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', message: 'must be only scheme, host and port, e.g. http://proxy.example.com:3128' });
+  }
+}
+export const proxySchema = z
+  .union([
+    // A string refined to "none" rather than a literal: an object then fails this branch on its type, so zod reports
+    // the object branch's own issues (proxy.url, proxy.auth…) instead of one vague union error.
+    z.string().refine((text) => text === 'none', 'must be "none" or { url: http://host:port, auth: { username, secret } }').meta({ description: '"none": no proxy, whatever HTTPS_PROXY says', enum: ['none'] }),
+    z.strictObject({
+      url: z.string().superRefine(checkProxyUrl).describe('http://host:port of the proxy'),
+      auth: z
+        .strictObject({
+          username: z.string().min(1),
+          secret: secretRef.describe('the proxy password, sent only as Proxy-Authorization of the CONNECT'),
+        })
+        .optional()
+        .describe('basic proxy authentication'),
+    }),
+  ])
+  .describe('HTTP CONNECT proxy for https:// connections, or "none"; unset: HTTPS_PROXY / NO_PROXY from the environment');
+export type ProxyConfig = z.infer<typeof proxySchema>;
 const probeUrl = z.string().superRefine(checkProbeUrl).describe('https base URL of the Jira site, e.g. https://acme.atlassian.net');
 /** An http(s) URL without user:password@ (Alertmanager, dashboard links): the URL is stored and shown, so no credentials. */
 function checkServiceUrl(value: string, ctx: z.RefinementCtx): void {
@@ -138,6 +185,7 @@ const probeSettings = {
   failureThreshold: z.number().int().min(1).optional().describe('consecutive failures before a state change'),
   recoveryThreshold: z.number().int().min(1).optional().describe('consecutive successes before recovered'),
   tls: tlsOptions.optional(),
+  proxy: proxySchema.optional(),
 };
 
 export const connectionSchema = z.strictObject({

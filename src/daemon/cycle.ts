@@ -98,6 +98,9 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
     tls: observation.tls,
   });
   deps.metrics.recordState(connection.name, next);
+  // A probe that could not read the client certificate leaves its expiry as it was.
+  if (!connection.tls.certFile) deps.metrics.recordClientCertificate(connection.name, null);
+  else if (observation.clientCertificate?.notAfter) deps.metrics.recordClientCertificate(connection.name, observation.clientCertificate.notAfter);
   log.info('probe', {
     outcome: diagnosis.outcome,
     status: observation.http?.status ?? null,

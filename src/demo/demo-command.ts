@@ -17,6 +17,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { createLogger } from '../log/logger.js';
 import { createTestPki, type Pki } from './pki.js';
 import { generateApiToken, SimulatedJira } from './simulated-jira.js';
+import { ConnectProxy } from './connect-proxy.js';
 
 export interface DemoOptions {
   /** Where the daemon serves /metrics and the API. */
@@ -32,6 +33,11 @@ interface DemoWorld {
   pki: Pki;
   jira: SimulatedJira;
   oldTlsJira: SimulatedJira;
+  /** A Data Center that requires client certificates (mutual TLS), and an in-process corporate proxy. */
+  mtlsJira: SimulatedJira;
+  proxy: ConnectProxy;
+  clientCertFile: string;
+  clientKeyFile: string;
   slack: Server;
   slackUrl: string;
   env: Record<string, string>;
@@ -186,6 +192,13 @@ async function startWorld(io: CliIO): Promise<DemoWorld> {
   const oldTlsJira = new SimulatedJira({ tls: { key: pki.good.key, cert: pki.good.cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' } });
   oldTlsJira.addTenant({ name: 'legacy', deployment: 'cloud' });
   await oldTlsJira.start();
+  const mtlsJira = new SimulatedJira({ tls: { key: pki.good.key, cert: pki.good.cert, clientCa: pki.ca.cert } });
+  mtlsJira.addTenant({ name: 'wayne', deployment: 'datacenter', user: { name: 'svc-mtls' } });
+  await mtlsJira.start();
+  const client = await pki.issue({ name: 'demo-client', commonName: 'salesforce-integration', client: true });
+  const proxyPassword = `proxy-${generateApiToken().slice(12, 28)}`;
+  const proxy = new ConnectProxy({ auth: { username: 'svc-authwatch', password: proxyPassword } });
+  await proxy.start();
 
   const slack = createServer();
   await new Promise<void>((resolve) => slack.listen(0, '127.0.0.1', resolve));
@@ -205,8 +218,10 @@ async function startWorld(io: CliIO): Promise<DemoWorld> {
     // The classic `echo user:token | base64` mistake: a newline inside the encoded credentials.
     AUTHWATCH_DEMO_HEADER: `Basic ${Buffer.from(`integration@acme.example:${acme.credentials.apiToken}\n`).toString('base64')}`,
     AUTHWATCH_DEMO_SLACK_WEBHOOK: slackUrl,
+    AUTHWATCH_DEMO_PROXY_PASSWORD: proxyPassword,
+    AUTHWATCH_DEMO_WAYNE_PAT: mtlsJira.tenant('wayne').credentials.pat,
   };
-  return { dir, pki, jira, oldTlsJira, slack, slackUrl, env };
+  return { dir, pki, jira, oldTlsJira, mtlsJira, proxy, clientCertFile: client.certFile, clientKeyFile: client.keyFile, slack, slackUrl, env };
 }
 
 function demoConfig(world: DemoWorld, options: DemoOptions): string {
@@ -239,7 +254,14 @@ ${connection('dc-basic-disabled', jira.tenantUrl('umbrella'), 'datacenter', `{ t
     failureThreshold: 1
 
 ${connection('dc-behind-sso', jira.tenantUrl('hooli'), 'datacenter', `{ type: bearer, secret: { env: AUTHWATCH_DEMO_HOOLI_PAT } }`)}\
-${connection('dc-missing-secret', jira.tenantUrl('initech'), 'datacenter', `{ type: bearer, secret: { env: AUTHWATCH_DEMO_NOT_SET } }`)}`;
+${connection('dc-missing-secret', jira.tenantUrl('initech'), 'datacenter', `{ type: bearer, secret: { env: AUTHWATCH_DEMO_NOT_SET } }`)}\
+${connection('dc-via-proxy', jira.tenantUrl('initech'), 'datacenter', `{ type: bearer, secret: { env: AUTHWATCH_DEMO_INITECH_PAT } }`)}\
+    # Through the corporate proxy (HTTP CONNECT, Basic proxy auth): TLS to Jira runs inside the tunnel.
+    proxy: { url: "${world.proxy.url}", auth: { username: svc-authwatch, secret: { env: AUTHWATCH_DEMO_PROXY_PASSWORD } } }
+${connection('dc-mtls', world.mtlsJira.tenantUrl('wayne'), 'datacenter', `{ type: bearer, secret: { env: AUTHWATCH_DEMO_WAYNE_PAT } }`)}\
+    # This Data Center requires a client certificate (mutual TLS).
+    tls: { caFile: ${pki.caFile}, certFile: ${world.clientCertFile}, keyFile: ${world.clientKeyFile} }
+`;
 }
 
 /** The stand-in Slack webhook: accepts every message and prints one line per message, the regression in full. */
@@ -278,6 +300,8 @@ function indent(text: string): string {
 }
 
 async function stopWorld(world: DemoWorld): Promise<void> {
-  await Promise.allSettled([world.jira.stop(), world.oldTlsJira.stop(), new Promise((resolve) => world.slack.close(resolve))]);
+  await Promise.allSettled([
+    world.jira.stop(), world.oldTlsJira.stop(), world.mtlsJira.stop(), world.proxy.stop(), new Promise((resolve) => world.slack.close(resolve)),
+  ]);
   await Promise.allSettled([rm(world.dir, { recursive: true, force: true }), world.pki.cleanup()]);
 }

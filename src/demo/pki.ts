@@ -27,6 +27,13 @@ export interface IssueOptions {
   notAfter?: Date;
   /** Signed by its own key instead of the CA. */
   selfSigned?: boolean;
+  /** A client certificate (extendedKeyUsage clientAuth, no subjectAltName) for mutual TLS. */
+  client?: boolean;
+}
+
+export interface PkiOptions {
+  /** The CA's common name (a second PKI plays another company's CA, or a TLS-inspecting proxy's). */
+  caCommonName?: string;
 }
 
 export interface Pki {
@@ -73,8 +80,8 @@ export function opensslTime(date: Date): string {
   return date.toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}Z$/, 'Z');
 }
 
-function leafExtensions(sans: string[]): string {
-  const lines = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth'];
+function leafExtensions(sans: string[], client = false): string {
+  const lines = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', `extendedKeyUsage=${client ? 'clientAuth' : 'serverAuth'}`];
   if (sans.length > 0) lines.push(`subjectAltName=${sans.join(',')}`);
   return lines.join('\n') + '\n';
 }
@@ -97,12 +104,12 @@ async function readPair(dir: string, name: string): Promise<CertificatePair> {
   return { key, cert, keyFile, certFile };
 }
 
-export async function createTestPki(dir?: string): Promise<Pki> {
+export async function createTestPki(dir?: string, pkiOptions: PkiOptions = {}): Promise<Pki> {
   const root = dir ?? (await mkdtemp(join(tmpdir(), 'authwatch-pki-')));
   await Promise.all([writeFile(join(root, 'ca.cnf'), CA_CONFIG), writeFile(join(root, 'index.txt'), '')]);
   await openssl(root, [
     'req', '-x509', ...EC_KEY, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3650',
-    '-subj', '/O=authwatch/CN=authwatch test CA',
+    '-subj', `/O=authwatch/CN=${pkiOptions.caCommonName ?? 'authwatch test CA'}`,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   const ca = await readPair(root, 'ca');
@@ -116,7 +123,7 @@ export async function createTestPki(dir?: string): Promise<Pki> {
     const notAfter = options.notAfter ?? new Date(now + 90 * DAY_MS);
     const subject = `/O=authwatch/CN=${options.commonName ?? 'localhost'}`;
     const extFile = `${options.name}.ext`;
-    await writeFile(join(root, extFile), leafExtensions(options.sans ?? LOOPBACK_SANS));
+    await writeFile(join(root, extFile), leafExtensions(options.client ? (options.sans ?? []) : (options.sans ?? LOOPBACK_SANS), options.client));
     if (options.selfSigned) {
       // A self-signed leaf cannot take explicit dates on OpenSSL 3.0's `req -x509`; its validity starts now.
       const days = Math.max(1, Math.ceil((notAfter.getTime() - now) / DAY_MS));

@@ -143,6 +143,8 @@ export interface SimulatedJiraTls {
   minVersion?: SecureVersion;
   maxVersion?: SecureVersion;
   ciphers?: string;
+  /** Mutual TLS: require a client certificate issued by this CA (PEM); the handshake fails without one. */
+  clientCa?: string;
 }
 
 export interface SimulatedJiraOptions {
@@ -264,7 +266,13 @@ export class SimulatedJira {
     };
     const tls = this.#options.tls;
     const server = tls
-      ? https.createServer({ key: tls.key, cert: tls.cert, minVersion: tls.minVersion, maxVersion: tls.maxVersion, ciphers: tls.ciphers }, handler)
+      ? https.createServer(
+          {
+            key: tls.key, cert: tls.cert, minVersion: tls.minVersion, maxVersion: tls.maxVersion, ciphers: tls.ciphers,
+            ...(tls.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: tls.clientCa } : {}),
+          },
+          handler,
+        )
       : http.createServer(handler);
     server.keepAliveTimeout = 1000;
     server.on('connection', (socket: Socket) => {

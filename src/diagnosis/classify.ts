@@ -49,6 +49,26 @@ const CERT_ERROR_CODES = new Set([
   'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'ERROR_IN_CERT_NOT_BEFORE_FIELD',
   'ERROR_IN_CERT_NOT_AFTER_FIELD', 'CRL_HAS_EXPIRED', 'UNABLE_TO_GET_CRL',
 ]);
+/** Verification codes of a certificate whose issuer is not trusted: what a TLS-inspecting proxy's certificate gets. */
+const UNTRUSTED_ISSUER_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_UNTRUSTED',
+]);
+/** TLS alerts (RFC 8446 section 6) a server sends about the client certificate, by number. */
+const CLIENT_CERT_ALERTS: Record<number, string> = {
+  42: 'bad_certificate',
+  43: 'unsupported_certificate',
+  44: 'certificate_revoked',
+  45: 'certificate_expired',
+  46: 'certificate_unknown',
+  48: 'unknown_ca',
+  49: 'access_denied',
+  116: 'certificate_required',
+};
+const HANDSHAKE_FAILURE_ALERT = 40;
+/** nginx's pages for its 496 and 495 (sent as 400) when `ssl_verify_client on` finds no or a bad certificate. */
+const NGINX_NO_CLIENT_CERT = 'no required ssl certificate was sent';
+const NGINX_CLIENT_CERT_ERROR = 'the ssl certificate error';
 const HANDSHAKE_FAILURE_MESSAGE =
   /unsupported protocol|no shared cipher|wrong version number|alert handshake failure|alert protocol version|no protocols available|no ciphers available|no cipher match|dh key too small|unsafe legacy renegotiation/i;
 const BASIC_AUTH_DEPRECATED_PREFIX = 'basic authentication with passwords is deprecated';
@@ -118,6 +138,84 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     detail: (facts) => facts.error!.message,
   },
   {
+    // The client certificate or the proxy's password could not be read: a credential of the connection, nothing sent.
+    outcome: 'credential_missing',
+    when: (facts) => facts.error !== null && (facts.error.code === 'ERR_CLIENT_CERT_UNREADABLE' || facts.error.code === 'ERR_PROXY_SECRET'),
+    detail: (facts) => `${facts.error!.message}; nothing was sent`,
+  },
+  {
+    outcome: 'credential_malformed',
+    when: (facts) => facts.error?.code === 'ERR_CLIENT_CERT_INVALID',
+    detail: (facts) => `${facts.error!.message}; nothing was sent`,
+  },
+  {
+    // Proxy rules come before the network rules: through a proxy, dns and connect errors are the proxy's.
+    outcome: 'proxy_unreachable',
+    when: (facts) => {
+      const proxy = facts.observation.proxy;
+      if (!proxy || proxy.tunnel || proxy.status !== null || facts.error === null) return false;
+      return DNS_ERROR_CODES.has(facts.error.code) || CONNECT_ERROR_CODES.has(facts.error.code) || /socket hang up/i.test(facts.error.message);
+    },
+    detail: (facts) => `${describeProxy(facts)}: ${DNS_ERROR_CODES.has(facts.error!.code) ? 'name does not resolve' : 'no connection'}: ${errorText(facts.error!)}`,
+  },
+  {
+    outcome: 'proxy_auth_required',
+    when: (facts) => facts.observation.proxy?.status === 407,
+    detail: (facts) => {
+      const proxy = facts.observation.proxy!;
+      const challenge = proxy.headers['proxy-authenticate'];
+      const sent = proxy.credentials ? 'refused the proxy credentials sent' : 'wants credentials and no proxy.auth is configured';
+      return `${describeProxy(facts)} answered CONNECT with 407: it ${sent}${challenge ? ` (Proxy-Authenticate: ${truncate(challenge, 80)})` : ''}`;
+    },
+  },
+  {
+    outcome: 'proxy_tunnel_failed',
+    when: (facts) => facts.observation.proxy?.tunnel === false && facts.observation.proxy.status !== null,
+    detail: (facts) => {
+      const proxy = facts.observation.proxy!;
+      const mediaType = proxy.contentType ? proxy.contentType.split(';')[0].trim().toLowerCase() : null;
+      const page = serverMessage({ http: { status: proxy.status!, contentType: proxy.contentType, headers: {}, message: proxy.message.slice(0, 500), json: undefined, bodyBytes: 0, bodyTruncated: false }, mediaType });
+      const squid = proxy.headers['x-squid-error'];
+      const kind = isHtml(mediaType) ? ' block page' : '';
+      return `${describeProxy(facts)} answered CONNECT with ${proxy.status} ${mediaType ?? '(no content type)'}${kind}${page ? `: ${quote(page)}` : ''}${squid ? ` (X-Squid-Error: ${truncate(squid, 80)})` : ''}`;
+    },
+  },
+  {
+    // Reaching the proxy or waiting for its CONNECT answer ran out: a timeout, said to be the proxy's.
+    outcome: 'timeout',
+    when: (facts) => facts.observation.proxy?.tunnel === false && facts.error !== null && isTimeoutCode(facts.error.code),
+    detail: (facts) => {
+      const phase = facts.error!.phase === 'tunnel' ? 'waiting for its answer to CONNECT' : `in phase ${TIMEOUT_PHASE_NAMES[facts.error!.phase ?? ''] ?? facts.error!.phase}`;
+      return `timed out reaching ${describeProxy(facts)} ${phase} (${facts.error!.code})`;
+    },
+  },
+  // Before connect_error: a server that hangs up right after asking for a client certificate is refusing it.
+  {
+    outcome: 'client_cert_required',
+    when: (facts) => facts.error !== null && facts.http === null && !facts.observation.clientCertificate?.configured && clientCertAlert(facts) !== null,
+    detail: (facts) => `the server requires a client certificate and none is configured (TLS alert ${clientCertAlert(facts)})`,
+  },
+  {
+    outcome: 'client_cert_rejected',
+    when: (facts) => facts.error !== null && facts.http === null && facts.observation.clientCertificate?.configured === true && clientCertAlert(facts) !== null,
+    detail: (facts) => describeClientCertRejection(facts),
+  },
+  {
+    // nginx (`ssl_verify_client on`) completes the handshake and answers 400 with its own page instead of an alert.
+    outcome: 'client_cert_required',
+    when: (facts) => statusIs(facts, 400) && !facts.observation.clientCertificate?.configured && bodyIncludes(facts, NGINX_NO_CLIENT_CERT),
+    detail: (facts) => `the server requires a client certificate and none is configured (${describeResponse(facts)})`,
+  },
+  {
+    outcome: 'client_cert_rejected',
+    when: (facts) =>
+      statusIs(facts, 400) && (bodyIncludes(facts, NGINX_CLIENT_CERT_ERROR) || (facts.observation.clientCertificate?.configured === true && bodyIncludes(facts, NGINX_NO_CLIENT_CERT))),
+    detail: (facts) => {
+      const client = facts.observation.clientCertificate;
+      return `the server did not accept the client certificate${client?.subject ? ` ${client.subject}` : ''} (${describeResponse(facts)})`;
+    },
+  },
+  {
     outcome: 'dns_error',
     when: (facts) => facts.error !== null && facts.http === null && DNS_ERROR_CODES.has(facts.error.code),
     detail: (facts) => `name does not resolve: ${errorText(facts.error!)}`,
@@ -147,6 +245,16 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     outcome: 'tls_handshake_failed',
     when: (facts) => facts.error !== null && facts.http === null && isHandshakeError(facts.error),
     detail: (facts) => `TLS handshake failed: ${errorText(facts.error!)}`,
+  },
+  {
+    // Through a proxy's tunnel, a certificate from an untrusted issuer is the proxy's own (TLS inspection).
+    outcome: 'tls_intercepted',
+    when: (facts) => facts.observation.proxy?.tunnel === true && UNTRUSTED_ISSUER_CODES.has(certificateCode(facts) ?? ''),
+    detail: (facts) => {
+      const tls = facts.observation.tls;
+      const issuer = tls?.issuer ?? 'an unknown issuer';
+      return `intercepted by ${issuer}: through ${describeProxy(facts)}, the certificate for ${hostOf(facts.observation.url) ?? 'Jira'} was issued by ${issuer}, which is not trusted (${certificateCode(facts)}); nothing was sent`;
+    },
   },
   {
     // Also when the probe recorded an unverified certificate without an error: credentials never go to such a server.
@@ -433,6 +541,60 @@ function describeCertificateProblem(facts: ObservedFacts, context: ClassifyConte
       return `certificate${tls?.issuer ? ` issued by ${tls.issuer}` : ''} is not trusted (${code})`;
     default:
       return `certificate rejected (${code})`;
+  }
+}
+
+function describeProxy(facts: ObservedFacts): string {
+  const proxy = facts.observation.proxy!;
+  return `the proxy ${proxy.url}${proxy.source === 'config' ? '' : ` (from ${proxy.source})`}`;
+}
+
+function certificateCode(facts: ObservedFacts): string | null {
+  return (isCertError(facts.error) ? facts.error!.code : null) ?? facts.observation.tls?.authorizationError ?? null;
+}
+
+/**
+ * The TLS alert the server ended the handshake with, when it is about the client certificate: one of
+ * CLIENT_CERT_ALERTS, or handshake_failure after the server asked for a certificate (what TLS 1.2 servers send
+ * when none came). Null for every other failure.
+ */
+function clientCertAlert(facts: ObservedFacts): string | null {
+  const error = facts.error;
+  if (!error) return null;
+  const number = Number(/SSL alert number (\d+)/.exec(error.message)?.[1] ?? Number.NaN);
+  if (CLIENT_CERT_ALERTS[number]) return CLIENT_CERT_ALERTS[number];
+  const requested = facts.observation.clientCertificate?.requested === true;
+  if (number === HANDSHAKE_FAILURE_ALERT && requested) return 'handshake_failure';
+  if (error.code === 'ERR_CLIENT_CERT_NOT_ACCEPTED') return 'none (the server closed the connection)';
+  if (requested && facts.observation.clientCertificate?.configured && (error.code === 'ECONNRESET' || /socket hang up/i.test(error.message))) {
+    return 'none (the server closed the connection)';
+  }
+  const byCode = Object.values(CLIENT_CERT_ALERTS).find((name) => error.code.endsWith(`_ALERT_${name.toUpperCase()}`));
+  return byCode ?? null;
+}
+
+function describeClientCertRejection(facts: ObservedFacts): string {
+  const alert = clientCertAlert(facts)!;
+  const client = facts.observation.clientCertificate!;
+  const which = `the client certificate${client.subject ? ` ${client.subject}` : ''}`;
+  const date = client.notAfter?.slice(0, 10);
+  switch (alert) {
+    case 'unknown_ca':
+      return `the server does not trust the issuer of ${which}${client.issuer ? ` (issued by ${client.issuer})` : ''} (TLS alert unknown_ca)`;
+    case 'certificate_expired': {
+      const expired = client.notAfter !== null && Date.parse(client.notAfter) < Date.parse(facts.observation.startedAt);
+      return `the server refused ${which} as expired${date ? (expired ? ` (it expired on ${date})` : ` (valid until ${date}: check the server's clock)`) : ''} (TLS alert certificate_expired)`;
+    }
+    case 'certificate_revoked':
+      return `the server refused ${which} as revoked (TLS alert certificate_revoked)`;
+    case 'none (the server closed the connection)': {
+      // No alert says why: what authwatch knows about the certificate is the best lead.
+      const expired = client.notAfter !== null && Date.parse(client.notAfter) < Date.parse(facts.observation.startedAt);
+      const lead = expired ? `it expired on ${date}` : client.issuer ? `is its issuer ${client.issuer} one the server trusts?` : null;
+      return `the server closed the connection right after the handshake without accepting ${which}${lead ? ` (${lead})` : ''}; no TLS alert said why`;
+    }
+    default:
+      return `the server rejected ${which} (TLS alert ${alert})`;
   }
 }
 

@@ -55,6 +55,38 @@ export const OUTCOME_TEXT: Record<Outcome, OutcomeText> = {
       'A renewed CA file is read again on the next probe; `systemctl reload authwatch` (SIGHUP) also re-reads it.',
     ],
   },
+  proxy_unreachable: {
+    title: 'Proxy unreachable',
+    explanation: 'The HTTP proxy this connection goes through (configured, or HTTPS_PROXY) could not be reached: its name did not resolve, or it refused or dropped the connection before answering the CONNECT. Jira was not asked.',
+    remediation: [
+      'Check the proxy URL in the detail: `proxy.url` in the config, or HTTPS_PROXY / https_proxy in the environment of the authwatch process (the detail says which).',
+      'Check that the proxy is running and reachable from the authwatch host on that port (`curl -v -x http://PROXY:PORT https://JIRA`).',
+      'If this connection should not use the environment\'s proxy, add its host to NO_PROXY or set `proxy: none` on it.',
+    ],
+  },
+  proxy_auth_required: {
+    title: 'Proxy authentication required',
+    explanation: 'The proxy answered the CONNECT with 407 Proxy Authentication Required: it wants credentials that were not sent, or refused the ones sent. Jira was not asked.',
+    remediation: [
+      'If no proxy credentials are configured, add `proxy.auth: { username, secret }` to the connection (or to `defaults`); the detail shows the scheme the proxy asks for (Proxy-Authenticate).',
+      'If they are configured, the proxy refused them: check the username and the secret with the proxy\'s administrators (passwords of proxy accounts are often rotated with the user\'s login password).',
+      'authwatch sends only Basic proxy authentication; a proxy that accepts only Negotiate/NTLM needs an allow-list entry for the authwatch host instead.',
+    ],
+  },
+  proxy_tunnel_failed: {
+    title: 'Proxy refused the tunnel',
+    explanation: 'The proxy answered the CONNECT with an error (403, 502, 503…) or a block page instead of opening the tunnel to Jira, so nothing was sent to Jira.',
+    remediation: {
+      cloud: [
+        'A 403 or an HTML block page means the proxy\'s policy forbids the destination: ask for *.atlassian.net (and api.atlassian.com) on port 443 to be allowed for the authwatch host — the integration needs the same.',
+        'A 502/503/504 means the proxy could not reach Atlassian itself (its DNS or its own upstream): the detail carries the proxy\'s error (e.g. X-Squid-Error); check https://status.atlassian.com and the proxy\'s logs.',
+      ],
+      datacenter: [
+        'A 403 or an HTML block page means the proxy\'s policy forbids the destination: ask for the Jira host and port to be allowed through the proxy (many proxies allow CONNECT only to port 443).',
+        'A 502/503/504 means the proxy could not resolve or reach Jira: the detail carries its error (e.g. X-Squid-Error: ERR_DNS_FAIL); check Jira is up and the proxy can route to it, or exempt the host with NO_PROXY / `proxy: none` if it is reachable directly.',
+      ],
+    },
+  },
   dns_error: {
     title: 'DNS lookup failed',
     explanation: 'The Jira host name does not resolve from where authwatch runs, so no connection was made.',
@@ -94,6 +126,23 @@ export const OUTCOME_TEXT: Record<Outcome, OutcomeText> = {
       ],
     },
   },
+  client_cert_required: {
+    title: 'Client certificate required',
+    explanation: 'The server asked for a client certificate (mutual TLS) and refused the handshake without one; none is configured for this connection, so no HTTP request was made.',
+    remediation: [
+      'Configure the certificate the integration uses: `tls: { certFile, keyFile, passphrase }` on the connection (PEM files; the passphrase is a secret reference).',
+      'If the integration does not use one either, it is failing the same way: ask whoever runs the server (or the load balancer in front of it) which CA issues client certificates for integrations.',
+    ],
+  },
+  client_cert_rejected: {
+    title: 'Client certificate rejected',
+    explanation: 'The server refused the client certificate that was sent (TLS alert bad_certificate, unknown_ca, certificate_expired, certificate_revoked…), so no HTTP request was made; the detail names the alert and the certificate.',
+    remediation: [
+      'certificate_expired: renew the client certificate (`authwatch_tls_client_cert_not_after_timestamp_seconds` shows when it expires) and replace tls.certFile/keyFile; the integration\'s copy expires at the same time.',
+      'unknown_ca: the server does not trust the certificate\'s issuer — use a certificate issued by the CA the server is configured to accept, or ask for that CA to be added on the server.',
+      'bad_certificate / certificate_unknown / certificate_revoked: check that certFile holds the full chain the server needs and that the certificate has not been revoked; `openssl s_client -connect HOST:443 -cert CERT -key KEY` shows the server\'s view.',
+    ],
+  },
   tls_handshake_failed: {
     title: 'TLS handshake failed',
     explanation: 'Client and server could not agree on a TLS protocol version or cipher, so no HTTP request was made.',
@@ -107,6 +156,20 @@ export const OUTCOME_TEXT: Record<Outcome, OutcomeText> = {
         'The client must speak TLS 1.2 or newer; if the server (or its load balancer) still offers only TLS 1.0/1.1, upgrade its TLS configuration — do not lower authwatch\'s minVersion except to confirm the diagnosis.',
         'Check the connection\'s `tls.minVersion` and the server\'s enabled protocols and ciphers (`openssl s_client -connect HOST:443 -tls1_2`).',
         'Integrations on old Java or .NET runtimes fail the same way: upgrade them to a runtime with TLS 1.2 enabled.',
+      ],
+    },
+  },
+  tls_intercepted: {
+    title: 'TLS intercepted by a proxy',
+    explanation: 'Through the proxy, the certificate presented for Jira was issued by a CA authwatch does not trust — the signature of a TLS-inspecting proxy replacing the server\'s certificate with one of its own. The detail names that issuer; the credentials were not sent.',
+    remediation: {
+      cloud: [
+        'Ask for *.atlassian.net and api.atlassian.com to be exempted from TLS inspection (Atlassian\'s clients are better served unmodified, and credentials then stay end-to-end).',
+        'If inspection is company policy, trust the proxy\'s CA: put its certificate (the issuer named in the detail) in a PEM file and point `tls.caFile` at it — the integration needs the same CA in its trust store.',
+      ],
+      datacenter: [
+        'Ask for the Jira host to be exempted from TLS inspection, or reach it directly (NO_PROXY / `proxy: none`) if it is on the internal network.',
+        'If inspection is company policy, trust the proxy\'s CA with `tls.caFile` (the issuer named in the detail) — the integration needs the same CA in its trust store.',
       ],
     },
   },

@@ -111,6 +111,7 @@ export class AuthwatchMetrics {
   private readonly certNotAfter: Gauge<'connection'>;
   private readonly chainEarliestNotAfter: Gauge<'connection'>;
   private readonly tokenExpiry: Gauge<'connection'>;
+  private readonly clientCertNotAfter: Gauge<'connection'>;
   private readonly notificationsTotal: Counter<'channel' | 'result'>;
   private readonly outboxPending: Gauge<'channel'>;
   private readonly probeStartDelay: Histogram<string>;
@@ -166,6 +167,11 @@ export class AuthwatchMetrics {
     this.chainEarliestNotAfter = gauge(
       'authwatch_tls_chain_earliest_not_after_timestamp_seconds',
       'Earliest expiry of any certificate in the chain the server presented, seconds since the epoch',
+      connection,
+    );
+    this.clientCertNotAfter = gauge(
+      'authwatch_tls_client_cert_not_after_timestamp_seconds',
+      "Expiry of the connection's client certificate (tls.certFile) as last read by a probe, seconds since the epoch",
       connection,
     );
     this.tokenExpiry = gauge(
@@ -277,6 +283,11 @@ export class AuthwatchMetrics {
     if (success) this.configLastReload.set(at.getTime() / 1000);
   }
 
+  /** The client certificate's expiry (mutual TLS); null removes the series (no certificate configured any more). */
+  recordClientCertificate(connection: string, notAfter: string | null): void {
+    setOrRemove(this.clientCertNotAfter, connection, epochSeconds(notAfter));
+  }
+
   render(): Promise<string> {
     return this.registry.metrics();
   }
@@ -306,6 +317,7 @@ export class AuthwatchMetrics {
       this.certNotAfter,
       this.chainEarliestNotAfter,
       this.tokenExpiry,
+      this.clientCertNotAfter,
     ]) {
       metric.remove(labels);
     }

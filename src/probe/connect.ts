@@ -3,11 +3,14 @@
 // even when it fails verification; the socket is handed on only when verification passed, so credentials
 // never reach an unverified server.
 import { lookup } from 'node:dns/promises';
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import type { ProbeError, TlsDetails } from './observation.js';
+import type { ProbeError, ProxyObservation, TlsDetails } from './observation.js';
 import { tlsDetails } from './tls.js';
+import { authority } from './proxy.js';
+import { pickProxyHeaders } from './response.js';
 
 export interface ConnectTarget {
   hostname: string;
@@ -20,7 +23,32 @@ export interface ConnectTarget {
   } | null;
   /** Per phase: dns, connect and tls each get this long. */
   timeoutMs: number;
+  /**
+   * An HTTP proxy to CONNECT through: dns and connect are then the proxy's, the tunnel is part of connect, and TLS
+   * runs inside the tunnel with the Jira server (hostname/port above), so the TLS facts are the server's.
+   */
+  proxy?: TunnelProxy | null;
 }
+
+/** A proxy to CONNECT through, with the Proxy-Authorization header (when any) already built. */
+export interface TunnelProxy {
+  hostname: string;
+  port: number;
+  url: string;
+  source: string;
+  authorization: string | null;
+  userAgent: string;
+}
+
+/** How much of a proxy's refusal page is read (for its title and the classifier). */
+const PROXY_BODY_LIMIT = 16 * 1024;
+const REFUSAL_BODY_WAIT_MS = 1000;
+/**
+ * TLS 1.3: the client's handshake completes before the server has checked the client certificate it asked for;
+ * the verdict (an alert, or the session tickets that follow acceptance) comes one round trip later. The request
+ * waits for it this long at most, so a rejected client never puts its credentials on the wire.
+ */
+const CLIENT_CERT_VERDICT_MS = 2000;
 
 export interface ConnectTimings {
   dns: number | null;
@@ -28,9 +56,18 @@ export interface ConnectTimings {
   tls: number | null;
 }
 
+export interface ConnectFacts {
+  tls: TlsDetails | null;
+  timings: ConnectTimings;
+  /** Set when the probe went through a proxy. */
+  proxy: ProxyObservation | null;
+  /** Whether the server asked for a client certificate (a CertificateRequest arrived); null before TLS. */
+  clientCertRequested: boolean | null;
+}
+
 export type ConnectResult =
-  | { ok: true; socket: net.Socket; tls: TlsDetails | null; timings: ConnectTimings }
-  | { ok: false; error: ProbeError; tls: TlsDetails | null; timings: ConnectTimings };
+  | ({ ok: true; socket: net.Socket } & ConnectFacts)
+  | ({ ok: false; error: ProbeError } & ConnectFacts);
 
 export function probeError(code: string, message: string, phase: string | null = null): ProbeError {
   return { code, phase, message };
@@ -86,7 +123,11 @@ function connectTcp(address: { address: string; family: number }, port: number):
   return { promise, socket };
 }
 
-function handshake(socket: net.Socket, target: NonNullable<ConnectTarget['tls']>): { promise: Promise<tls.TLSSocket>; secure: tls.TLSSocket } {
+function handshake(
+  socket: net.Socket,
+  target: NonNullable<ConnectTarget['tls']>,
+  timeoutMs: number,
+): { promise: Promise<tls.TLSSocket>; secure: tls.TLSSocket } {
   const secure = tls.connect({
     socket,
     host: target.serverName,
@@ -95,14 +136,124 @@ function handshake(socket: net.Socket, target: NonNullable<ConnectTarget['tls']>
     rejectUnauthorized: false,
     ALPNProtocols: ['http/1.1'],
   });
+  let ticket = false;
+  secure.once('session', () => (ticket = true));
   const promise = new Promise<tls.TLSSocket>((resolve, reject) => {
     secure.once('secureConnect', () => {
+      if (secure.getProtocol() !== 'TLSv1.3' || !clientCertRequested(secure) || ticket) {
+        secure.off('error', reject);
+        resolve(secure);
+        return;
+      }
+      let settled = false;
+      const accepted = (): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        secure.off('error', rejected);
+        resolve(secure);
+      };
+      const rejected = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      };
+      // Within the tls phase's own timeout: a server that sends no tickets is accepted, not timed out.
+      const timer = setTimeout(accepted, Math.min(CLIENT_CERT_VERDICT_MS, timeoutMs / 2));
       secure.off('error', reject);
-      resolve(secure);
+      secure.once('error', rejected);
+      // Some servers (Node's, for one) check the certificate after the handshake and just close: no alert to read.
+      const closed = (): void =>
+        rejected(probeError('ERR_CLIENT_CERT_NOT_ACCEPTED', 'the server closed the connection right after the TLS handshake in which it asked for a client certificate, before anything was sent'));
+      secure.once('end', closed);
+      secure.once('close', closed);
+      // Not from inside the 'session' event: that runs in OpenSSL's ticket callback, and a write made there is lost.
+      secure.once('session', () => setImmediate(accepted));
     });
     secure.once('error', reject);
   });
   return { promise, secure };
+}
+
+/** On the client, OpenSSL fills the shared signature algorithms only from a CertificateRequest. */
+function clientCertRequested(socket: tls.TLSSocket): boolean {
+  try {
+    return socket.getSharedSigalgs().length > 0;
+  } catch {
+    return false;
+  }
+}
+
+interface TunnelResult {
+  socket: net.Socket | null;
+  facts: ProxyObservation;
+}
+
+/**
+ * Sends `CONNECT host:port` on an open connection to the proxy and reads its answer. Only the CONNECT's head goes
+ * to the proxy (Host, User-Agent and, when configured, Proxy-Authorization); the Jira request is written later,
+ * inside TLS inside the tunnel. A refusal's body is read up to PROXY_BODY_LIMIT for its title.
+ */
+function openTunnel(
+  socket: net.Socket,
+  proxy: NonNullable<ConnectTarget['proxy']>,
+  target: string,
+  timeoutMs: number,
+): { promise: Promise<TunnelResult>; abort: () => void } {
+  const headers: Record<string, string> = { host: target, 'user-agent': proxy.userAgent, 'proxy-connection': 'keep-alive' };
+  if (proxy.authorization !== null) headers['proxy-authorization'] = proxy.authorization;
+  // No agent: with createConnection and no agent, the request goes out on exactly this socket.
+  const request = http.request({ method: 'CONNECT', path: target, headers, createConnection: () => socket });
+  const facts: ProxyObservation = {
+    url: proxy.url, source: proxy.source, credentials: proxy.authorization !== null, tunnel: false, status: null, contentType: null, headers: {}, message: '', connect: null, tunnel_seconds: null,
+  };
+  const promise = new Promise<TunnelResult>((resolve, reject) => {
+    request.once('error', reject);
+    request.once('connect', (response: http.IncomingMessage, tunnel: net.Socket, head: Buffer) => {
+      request.off('error', reject);
+      facts.status = response.statusCode ?? 0;
+      const contentType = response.headers['content-type'];
+      facts.contentType = (Array.isArray(contentType) ? contentType[0] : contentType) ?? null;
+      facts.headers = pickProxyHeaders(response.headers);
+      if (facts.status >= 200 && facts.status < 300) {
+        facts.tunnel = true;
+        if (head.length > 0) tunnel.unshift(head);
+        resolve({ socket: tunnel, facts });
+        return;
+      }
+      // Node hands a CONNECT's answer over as an upgrade: the refusal's body is read from the socket here.
+      const length = Number(response.headers['content-length'] ?? Number.NaN);
+      const chunks: Buffer[] = [head];
+      let received = head.length;
+      let finished = false;
+      const done = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        tunnel.destroy();
+        facts.message = Buffer.concat(chunks).subarray(0, PROXY_BODY_LIMIT).toString('utf8');
+        resolve({ socket: null, facts });
+      };
+      // The verdict is the status; a page without Content-Length on a kept-alive connection never ends, so its body
+      // is read only briefly (well inside the phase's timeout).
+      const timer = setTimeout(done, Math.min(REFUSAL_BODY_WAIT_MS, timeoutMs / 4));
+      if ((Number.isFinite(length) && received >= length) || received >= PROXY_BODY_LIMIT) {
+        done();
+        return;
+      }
+      tunnel.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        if ((Number.isFinite(length) && received >= length) || received >= PROXY_BODY_LIMIT) done();
+      });
+      tunnel.once('end', done);
+      tunnel.once('close', done);
+      tunnel.once('error', done);
+    });
+    request.end();
+  });
+  return { promise, abort: () => request.destroy() };
 }
 
 export function readTlsDetails(socket: tls.TLSSocket): TlsDetails {
@@ -124,17 +275,25 @@ export function readTlsDetails(socket: tls.TLSSocket): TlsDetails {
 
 export async function openConnection(target: ConnectTarget): Promise<ConnectResult> {
   const timings: ConnectTimings = { dns: null, connect: null, tls: null };
+  const proxy = target.proxy ?? null;
+  let proxyFacts: ProxyObservation | null = proxy
+    ? { url: proxy.url, source: proxy.source, credentials: proxy.authorization !== null, tunnel: false, status: null, contentType: null, headers: {}, message: '', connect: null, tunnel_seconds: null }
+    : null;
+  let requested: boolean | null = null;
+  const facts = (details: TlsDetails | null): ConnectFacts => ({ tls: details, timings, proxy: proxyFacts, clientCertRequested: requested });
   const fail = (error: unknown, details: TlsDetails | null = null): ConnectResult => ({
     ok: false,
     error: isProbeError(error) ? error : errorFrom(error),
-    tls: details,
-    timings,
+    ...facts(details),
   });
+  // Through a proxy, dns and connect are the proxy's: Jira's name is resolved by the proxy.
+  const dialHost = proxy?.hostname ?? target.hostname;
+  const dialPort = proxy?.port ?? target.port;
 
   let started = performance.now();
   let addresses: { address: string; family: number }[];
   try {
-    addresses = await withTimeout(resolveAddresses(target.hostname), target.timeoutMs, 'lookup');
+    addresses = await withTimeout(resolveAddresses(dialHost), target.timeoutMs, 'lookup');
   } catch (error) {
     timings.dns = seconds(started, performance.now());
     return fail(error);
@@ -148,7 +307,7 @@ export async function openConnection(target: ConnectTarget): Promise<ConnectResu
   let lastError: unknown = null;
   for (const address of addresses) {
     const remaining = Math.max(1, deadline - performance.now());
-    const attempt = connectTcp(address, target.port);
+    const attempt = connectTcp(address, dialPort);
     try {
       socket = await withTimeout(attempt.promise, remaining, 'connect', () => attempt.socket.destroy());
       break;
@@ -159,21 +318,47 @@ export async function openConnection(target: ConnectTarget): Promise<ConnectResu
     }
   }
   timings.connect = seconds(started, performance.now());
-  if (!socket) return fail(lastError ?? probeError('ENOTFOUND', `${target.hostname} has no address`));
+  if (!socket) return fail(lastError ?? probeError('ENOTFOUND', `${dialHost} has no address`));
   // The HTTP layer adds its own error listener when it takes the socket; until then an error must not crash the process.
   socket.on('error', () => undefined);
-  if (!target.tls) return { ok: true, socket, tls: null, timings };
+
+  if (proxy && proxyFacts) {
+    proxyFacts.connect = timings.connect;
+    const tunnelStarted = performance.now();
+    const attempt = openTunnel(socket, proxy, authority(target.hostname, target.port), target.timeoutMs);
+    let tunnel: TunnelResult;
+    try {
+      tunnel = await withTimeout(attempt.promise, target.timeoutMs, 'tunnel', attempt.abort);
+    } catch (error) {
+      socket.destroy();
+      proxyFacts.tunnel_seconds = seconds(tunnelStarted, performance.now());
+      // The phase `connect` ends when the tunnel to Jira is open: TCP to the proxy plus its CONNECT.
+      timings.connect += proxyFacts.tunnel_seconds;
+      return fail(error);
+    }
+    proxyFacts = { ...tunnel.facts, connect: proxyFacts.connect, tunnel_seconds: seconds(tunnelStarted, performance.now()) };
+    timings.connect += proxyFacts.tunnel_seconds!;
+    if (!tunnel.socket) {
+      socket.destroy();
+      return fail(probeError('ERR_PROXY_CONNECT', `the proxy answered CONNECT with ${proxyFacts.status}; nothing was sent to Jira`));
+    }
+    socket = tunnel.socket;
+    socket.on('error', () => undefined);
+  }
+  if (!target.tls) return { ok: true, socket, ...facts(null) };
 
   started = performance.now();
-  const attempt = handshake(socket, target.tls);
+  const attempt = handshake(socket, target.tls, target.timeoutMs);
   let secure: tls.TLSSocket;
   try {
     secure = await withTimeout(attempt.promise, target.timeoutMs, 'secureConnect', () => attempt.secure.destroy());
   } catch (error) {
+    requested = clientCertRequested(attempt.secure);
     attempt.secure.destroy();
     timings.tls = seconds(started, performance.now());
     return fail(error);
   }
+  requested = clientCertRequested(secure);
   timings.tls = seconds(started, performance.now());
   const details = readTlsDetails(secure);
   if (!secure.authorized) {
@@ -182,7 +367,7 @@ export async function openConnection(target: ConnectTarget): Promise<ConnectResu
     return fail(probeError(code, `certificate verification failed (${code}); nothing was sent`), details);
   }
   secure.on('error', () => undefined);
-  return { ok: true, socket: secure, tls: details, timings };
+  return { ok: true, socket: secure, ...facts(details) };
 }
 
 function isProbeError(value: unknown): value is ProbeError {

@@ -73,6 +73,39 @@ export interface Identity {
   active: boolean | null;
 }
 
+/** The proxy a probe went through and what it answered to CONNECT (never its credentials). */
+export interface ProxyObservation {
+  /** http://host:port */
+  url: string;
+  /** 'config', or the environment variable it came from (HTTPS_PROXY, https_proxy). */
+  source: string;
+  /** Whether the CONNECT carried Proxy-Authorization (proxy.auth configured, or user:password@ in HTTPS_PROXY). */
+  credentials: boolean;
+  /** Whether the tunnel to Jira was opened (CONNECT answered 2xx). */
+  tunnel: boolean;
+  /** CONNECT's status; null when the proxy did not answer. */
+  status: number | null;
+  contentType: string | null;
+  /** Proxy-Authenticate, Via, Server, X-Squid-Error…, lower-cased names. */
+  headers: Record<string, string>;
+  /** The start of a refusal's body (a block page), secrets masked; '' after a 2xx. */
+  message: string;
+  /** Seconds: TCP connect to the proxy, and the CONNECT until its answer (both are in timings.connect). */
+  connect: number | null;
+  tunnel_seconds: number | null;
+}
+
+/** The client certificate of a mutual-TLS connection, and whether the server asked for one. */
+export interface ClientCertificateObservation {
+  configured: boolean;
+  /** A CertificateRequest arrived in the handshake; null when the handshake did not get that far. */
+  requested: boolean | null;
+  subject: string | null;
+  issuer: string | null;
+  notAfter: string | null;
+  fingerprint256: string | null;
+}
+
 export interface ProbeObservation {
   connection: string;
   startedAt: string;   // ISO 8601
@@ -84,4 +117,8 @@ export interface ProbeObservation {
   identity: Identity | null;
   tls: TlsDetails | null;
   timings: ProbeTimings;
+  /** Absent or null when the probe went direct. */
+  proxy?: ProxyObservation | null;
+  /** Absent or null when no client certificate was configured and none was asked for. */
+  clientCertificate?: ClientCertificateObservation | null;
 }

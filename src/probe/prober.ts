@@ -2,6 +2,7 @@
 // saw as a ProbeObservation. It never throws; every failure is part of the observation.
 // Steps: credential (read, lint, fingerprint; stop if unusable) → oauth2 token (cached) → one fresh verified
 // TCP+TLS connection → one GET without redirects or retries → body up to 1 MiB → observation.
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -9,9 +10,13 @@ import { performance } from 'node:perf_hooks';
 import type { Connection } from '../config/load.js';
 import { VERSION } from '../version.js';
 import { protocolRank } from './tls.js';
-import type { ProbeObservation, ProbeTimings, ProbeError } from './observation.js';
-import { resolveCredential } from './credentials.js';
-import { openConnection, errorFrom } from './connect.js';
+import type { ClientCertificateObservation, ProbeObservation, ProbeTimings, ProbeError } from './observation.js';
+import { basicAuthorization, resolveCredential } from './credentials.js';
+import { openConnection, errorFrom, probeError } from './connect.js';
+import { decideProxy, type ProxyDecision, type ResolvedProxy } from './proxy.js';
+import { TunnelAgent, type TunnelProxy } from './tunnel-agent.js';
+import { readSecret } from '../config/secrets.js';
+import { distinguishedName, certificateDate } from './tls.js';
 import { exchange } from './exchange.js';
 import { httpDetails, maskSecrets, secretForms } from './response.js';
 import { accountIdentity } from '../diagnosis/classify.js';
@@ -56,8 +61,13 @@ export const TLS_FILE_UNREADABLE = 'TLS_FILE_UNREADABLE';
  * The client TLS settings of a connection, built once per prober (building one per probe is expensive).
  * A minVersion below TLS 1.2 mimics an old client, which also needs OpenSSL 3's legacy ciphers.
  */
-export function buildSecureContext(settings: Connection['tls']): tls.SecureContext {
+export function buildSecureContext(settings: Connection['tls'], client: ClientCertificate | null = null): tls.SecureContext {
   const options: tls.SecureContextOptions = { minVersion: settings.minVersion };
+  if (client) {
+    options.cert = client.cert;
+    options.key = client.key;
+    if (client.passphrase !== null) options.passphrase = client.passphrase;
+  }
   if (settings.maxVersion) options.maxVersion = settings.maxVersion;
   if (protocolRank(settings.minVersion) < protocolRank('TLSv1.2')) options.ciphers = 'DEFAULT:@SECLEVEL=0';
   if (settings.caFile) {
@@ -70,7 +80,75 @@ export function buildSecureContext(settings: Connection['tls']): tls.SecureConte
     }
     options.ca = [...tls.rootCertificates, extra];
   }
-  return tls.createSecureContext(options);
+  try {
+    return tls.createSecureContext(options);
+  } catch (error) {
+    if (!client) throw error;
+    // A wrong passphrase, a key that does not belong to the certificate, or a file that is not PEM.
+    const reason = (error as Error).message.split('\n')[0];
+    throw Object.assign(new Error(`the client certificate ${settings.certFile} cannot be used: ${reason}`), { code: 'ERR_CLIENT_CERT_INVALID' });
+  }
+}
+
+/** A client certificate as read at a probe: the PEM texts, the passphrase, and what the certificate says. */
+export interface ClientCertificate {
+  cert: string;
+  key: string;
+  passphrase: string | null;
+  /** SHA-256 over certificate, key and passphrase: a rotated file or secret builds a new TLS context. */
+  digest: string;
+  info: Omit<ClientCertificateObservation, 'configured' | 'requested'>;
+}
+
+/**
+ * Reads tls.certFile / keyFile and the passphrase at every probe (small files; a renewed certificate takes effect
+ * without a reload, as a rotated secret does). Unreadable is `missing`, unparsable is `malformed`.
+ */
+export function readClientCertificate(
+  settings: Connection['tls'],
+  env: NodeJS.ProcessEnv,
+): { ok: true; value: ClientCertificate | null } | { ok: false; error: ProbeError } {
+  if (!settings.certFile) return { ok: true, value: null };
+  const read = (file: string, key: string): string | ProbeError => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      return probeError('ERR_CLIENT_CERT_UNREADABLE', `tls.${key} ${file} is unreadable (${code})`);
+    }
+  };
+  const cert = read(settings.certFile, 'certFile');
+  if (typeof cert !== 'string') return { ok: false, error: cert };
+  const key = settings.keyFile ? read(settings.keyFile, 'keyFile') : cert;
+  if (typeof key !== 'string') return { ok: false, error: key };
+  let passphrase: string | null = null;
+  if (settings.passphrase) {
+    const secret = readSecret(settings.passphrase, env);
+    if (!secret.ok) return { ok: false, error: probeError('ERR_CLIENT_CERT_UNREADABLE', `tls.passphrase: ${secret.problem}`) };
+    passphrase = secret.value;
+  }
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    return { ok: false, error: probeError('ERR_CLIENT_CERT_INVALID', `tls.certFile ${settings.certFile} holds no PEM certificate`) };
+  }
+  const legacy = x509.toLegacyObject();
+  return {
+    ok: true,
+    value: {
+      cert,
+      key,
+      passphrase,
+      digest: createHash('sha256').update(cert).update('\0').update(key).update('\0').update(passphrase ?? '').digest('hex'),
+      info: {
+        subject: distinguishedName(legacy.subject as unknown as Record<string, string>),
+        issuer: distinguishedName(legacy.issuer as unknown as Record<string, string>),
+        notAfter: certificateDate(x509.validTo),
+        fingerprint256: x509.fingerprint256,
+      },
+    },
+  };
 }
 
 /**
@@ -80,13 +158,17 @@ export function buildSecureContext(settings: Connection['tls']): tls.SecureConte
  */
 export class SecureContextCache {
   private readonly contexts = new Map<string, tls.SecureContext>();
+  /** For contexts holding a client certificate: the digest of what they were built from (a renewal replaces them). */
+  private readonly digests = new Map<string, string>();
 
-  get(settings: Connection['tls']): tls.SecureContext {
-    const key = JSON.stringify([settings.minVersion, settings.maxVersion ?? null, settings.caFile ?? null]);
+  get(settings: Connection['tls'], client: ClientCertificate | null = null): tls.SecureContext {
+    const base = JSON.stringify([settings.minVersion, settings.maxVersion ?? null, settings.caFile ?? null]);
+    const key = client ? JSON.stringify([base, settings.certFile, settings.keyFile ?? null]) : base;
     let context = this.contexts.get(key);
-    if (!context) {
-      context = buildSecureContext(settings);
+    if (!context || (client && this.digests.get(key) !== client.digest)) {
+      context = buildSecureContext(settings, client);
       this.contexts.set(key, context);
+      if (client) this.digests.set(key, client.digest);
     }
     return context;
   }
@@ -94,6 +176,7 @@ export class SecureContextCache {
   /** Forgets every context, so the next probes read their CA files again (on a config reload). */
   clear(): void {
     this.contexts.clear();
+    this.digests.clear();
   }
 
   get size(): number {
@@ -109,8 +192,24 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
   const ownContexts = deps.secureContexts ? null : new SecureContextCache();
   const secureContexts = deps.secureContexts ?? ownContexts!;
   let cachedToken: AccessToken | null = null;
+  // Decided once per connection (and config): the environment of the process does not change under it.
+  const proxyDecision = decideProxy(connection, env);
+  // The oauth2 token endpoint may be another host (auth.atlassian.com): NO_PROXY is asked about that one.
+  const tokenProxyDecision = connection.auth.type === 'oauth2' ? decideProxy({ probeUrl: connection.auth.tokenUrl, proxy: connection.proxy }, env) : null;
 
-  const contextFor = (): tls.SecureContext => secureContexts.get(connection.tls);
+  /** The CONNECT settings of a decision, with the proxy's secret read now; an error when it cannot be used. */
+  function proxySettings(decision: ProxyDecision | null): { ok: true; proxy: TunnelProxy | null; secrets: string[] } | { ok: false; error: ProbeError; where: ResolvedProxy | null } {
+    if (decision === null || decision.kind === 'direct') return { ok: true, proxy: null, secrets: [] };
+    if (decision.kind === 'invalid') return { ok: false, error: probeError('ERR_PROXY_INVALID', decision.problem), where: null };
+    const { auth, ...where } = decision.proxy;
+    if (!auth) return { ok: true, proxy: { ...where, authorization: null, userAgent: USER_AGENT }, secrets: [] };
+    const secret = readSecret(auth.secret, env);
+    if (!secret.ok) return { ok: false, error: probeError('ERR_PROXY_SECRET', `proxy.auth.secret: ${secret.problem}`), where: decision.proxy };
+    const authorization = basicAuthorization(auth.username, secret.value);
+    return { ok: true, proxy: { ...where, authorization, userAgent: USER_AGENT }, secrets: secretForms(secret.value, authorization) };
+  }
+
+  const contextFor = (client: ClientCertificate | null = null): tls.SecureContext => secureContexts.get(connection.tls, client);
 
   async function accessToken(
     clientSecret: string,
@@ -124,7 +223,14 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       return cachedToken.value;
     }
     cachedToken = null;
-    const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0, secureContext: contextFor() });
+    const tokenProxy = proxySettings(tokenProxyDecision);
+    if (!tokenProxy.ok) {
+      observation.error = tokenProxy.error;
+      return null;
+    }
+    const agent = tokenProxy.proxy
+      ? new TunnelAgent(tokenProxy.proxy, contextFor(), connection.timeoutMs)
+      : new https.Agent({ keepAlive: false, maxCachedSessions: 0, secureContext: contextFor() });
     const fetched = await fetchClientCredentialsToken(
       { tokenUrl: auth.tokenUrl, clientId: auth.clientId, clientSecret, scope: auth.scope, audience: auth.audience },
       {
@@ -133,7 +239,7 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
         nowMs: () => now().getTime(),
         secretFingerprint: fingerprint,
         userAgent: USER_AGENT,
-        mask: (text) => maskSecrets(text, secretForms(clientSecret, null)),
+        mask: (text) => maskSecrets(text, [...secretForms(clientSecret, null), ...tokenProxy.secrets]),
       },
     );
     agent.destroy();
@@ -175,15 +281,37 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       if (connection.auth.type === 'oauth2') {
         const token = await accessToken(credential.secret, credential.check.fingerprint ?? '', observation);
         if (observation.oauth?.error) observation.oauth.error = maskSecrets(observation.oauth.error, secrets);
-        if (token === null) return observation;
+        if (token === null || observation.error) return observation;
         authorization = `Bearer ${token}`;
         secrets = [...secrets, ...secretForms(token, authorization)];
       }
 
+      const proxied = proxySettings(proxyDecision);
+      if (!proxied.ok) {
+        if (proxied.where) {
+          const { url, source } = proxied.where;
+          observation.proxy = { url, source, credentials: false, tunnel: false, status: null, contentType: null, headers: {}, message: '', connect: null, tunnel_seconds: null };
+        }
+        observation.error = proxied.error;
+        return observation;
+      }
+      const proxy = proxied.proxy;
+      secrets = [...secrets, ...proxied.secrets];
+
       let context: tls.SecureContext | null = null;
+      let client: ClientCertificate | null = null;
       if (secure) {
+        const clientRead = readClientCertificate(connection.tls, env);
+        if (!clientRead.ok) {
+          observation.clientCertificate = { configured: true, requested: null, subject: null, issuer: null, notAfter: null, fingerprint256: null };
+          observation.error = mask(clientRead.error);
+          return observation;
+        }
+        client = clientRead.value;
+        if (client) observation.clientCertificate = { configured: true, requested: null, ...client.info };
+        if (client?.passphrase) secrets = [...secrets, ...secretForms(client.passphrase, null)];
         try {
-          context = contextFor();
+          context = contextFor(client);
         } catch (error) {
           observation.error = mask(errorFrom(error));
           return observation;
@@ -199,8 +327,20 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
         port: Number(target.port) || (secure ? 443 : 80),
         tls: context ? { secureContext: context, serverName: connection.tls.serverName ?? target.hostname.replace(/^\[|\]$/g, '') } : null,
         timeoutMs: connection.timeoutMs,
+        proxy,
       });
       observation.tls = opened.tls;
+      if (opened.proxy) observation.proxy = { ...opened.proxy, message: maskSecrets(opened.proxy.message, secrets) };
+      if (client || opened.clientCertRequested) {
+        observation.clientCertificate = {
+          configured: client !== null,
+          requested: opened.clientCertRequested,
+          subject: client?.info.subject ?? null,
+          issuer: client?.info.issuer ?? null,
+          notAfter: client?.info.notAfter ?? null,
+          fingerprint256: client?.info.fingerprint256 ?? null,
+        };
+      }
       Object.assign(observation.timings, opened.timings);
       if (!opened.ok) {
         observation.error = mask(opened.error);

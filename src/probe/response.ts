@@ -30,6 +30,18 @@ export function pickDiagnosticHeaders(headers: Record<string, string | string[] 
   return picked;
 }
 
+/** What a proxy's answer to CONNECT says about itself and its refusal. */
+export const PROXY_HEADERS = ['proxy-authenticate', 'via', 'server', 'x-squid-error', 'x-cache', 'retry-after'] as const;
+
+export function pickProxyHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of PROXY_HEADERS) {
+    const value = headers[name];
+    if (value !== undefined) picked[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return picked;
+}
+
 /** Replaces every occurrence of each secret (longest first) with ***. Empty strings are ignored. */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
   const sorted = [...new Set(secrets.filter((secret) => secret.length > 0))].sort((a, b) => b.length - a.length);

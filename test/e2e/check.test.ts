@@ -204,8 +204,8 @@ describe('check against a mix of working and broken connections', () => {
     assert.equal(byName.size, 7);
     for (const entry of report.connections) {
       assert.deepEqual(Object.keys(entry).sort(), [
-        'authType', 'class', 'credential', 'deployment', 'detail', 'error', 'explanation', 'headers', 'httpStatus', 'identity',
-        'name', 'oauth', 'ok', 'outcome', 'remediation', 'serverMessage', 'startedAt', 'timings', 'tls', 'url',
+        'authType', 'class', 'clientCertificate', 'credential', 'deployment', 'detail', 'error', 'explanation', 'headers', 'httpStatus', 'identity',
+        'name', 'oauth', 'ok', 'outcome', 'proxy', 'remediation', 'serverMessage', 'startedAt', 'timings', 'tls', 'url',
       ], `${entry.name}: the documented keys`);
       assert.ok(!Number.isNaN(Date.parse(entry.startedAt)));
     }

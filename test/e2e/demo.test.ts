@@ -40,7 +40,9 @@ test('demo: check table, one line per notification, the regression in full, the 
   }, 20_000);
   assert.match(metrics, /authwatch_connection_info\{connection="dc-pat"/);
   const api = (await (await fetch(`${base}/api/v1/connections`)).json()) as { name: string }[];
-  assert.equal(api.length, 9);
+  assert.equal(api.length, 11);
+  // One connection through the demo's HTTP proxy, one with a client certificate: both authenticate.
+  for (const name of ['dc-via-proxy', 'dc-mtls']) assert.match(stdout, new RegExp(`^${name}\\s+ok\\s+200\\s`, 'm'), `${name} is ok in the check table`);
 
   await waitFor(/state cloud-api-token: ok → regressed \(basic_auth_rejected/, 40_000);
   // One screen: everything before the regression fits in 40 lines, one line per notification sent so far.

@@ -9,6 +9,7 @@ import type { Connection } from '../../src/config/load.js';
 import type { Diagnosis } from '../../src/diagnosis/types.js';
 import type { JiraBehaviour, JiraDeployment, SimulatedJira } from '../../src/demo/simulated-jira.js';
 import { FINGERPRINT_KEY, closedPort, connectionFrom, secretEnv, startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
+import { ConnectProxy, type ConnectProxyOptions } from '../../src/demo/connect-proxy.js';
 
 let fixture: JiraFixture;
 const reached = new Set<Outcome>();
@@ -254,6 +255,58 @@ test('unexpected_response: 200 application/json that does not parse', async () =
 test('unexpected_response: a 418', async () => {
   const { diagnosis } = await basicLogin({ deployment: 'datacenter', behaviour: 'teapot' });
   assertOutcome(diagnosis, 'unexpected_response', /418/);
+});
+
+/** A Data Center PAT probe of a fresh tenant, with extra connection settings (proxy, tls). */
+async function patProbe(extra: Record<string, unknown>, server: SimulatedJira = fixture.jira): Promise<Diagnosis> {
+  const tenant = fixture.tenant({ deployment: 'datacenter' }, server);
+  const { env, ref } = secretEnv(server.tenant(tenant).credentials.pat);
+  const { tls, ...rest } = extra as { tls?: Record<string, unknown> };
+  const connection = connectionFrom({
+    url: server.tenantUrl(tenant), timeout: '3s', auth: { type: 'bearer', secret: ref }, tls: { caFile: fixture.pki.caFile, ...tls }, ...rest,
+  });
+  return probeAndClassify(connection, env);
+}
+
+async function withProxy<T>(options: ConnectProxyOptions, use: (url: string) => Promise<T>): Promise<T> {
+  const proxy = new ConnectProxy(options);
+  try {
+    return await use(await proxy.start());
+  } finally {
+    await proxy.stop();
+  }
+}
+
+test('proxy_unreachable: the configured proxy does not listen', async () => {
+  const port = await closedPort();
+  assertOutcome(await patProbe({ proxy: { url: `http://127.0.0.1:${port}` } }), 'proxy_unreachable', /ECONNREFUSED/);
+});
+
+test('proxy_auth_required: the proxy answers CONNECT with 407', async () => {
+  const diagnosis = await withProxy({ auth: { username: 'u', password: 'p' } }, (url) => patProbe({ proxy: { url } }));
+  assertOutcome(diagnosis, 'proxy_auth_required', /407/);
+});
+
+test('proxy_tunnel_failed: the proxy answers CONNECT with a 403 block page', async () => {
+  const diagnosis = await withProxy({ allowedPorts: [1] }, (url) => patProbe({ proxy: { url } }));
+  assertOutcome(diagnosis, 'proxy_tunnel_failed', /403 text\/html block page: "Blocked by company policy"/);
+});
+
+test('tls_intercepted: the proxy presents its own certificate inside the tunnel', async () => {
+  const { key, cert } = fixture.pki.selfSigned;
+  const diagnosis = await withProxy({ intercept: { key, cert } }, (url) => patProbe({ proxy: { url } }));
+  assertOutcome(diagnosis, 'tls_intercepted', /^intercepted by O=authwatch, CN=localhost: /);
+});
+
+test('client_cert_required: mutual TLS without a client certificate', async () => {
+  const server = await fixture.serve(fixture.pki.good, { clientCa: fixture.pki.ca.cert });
+  assertOutcome(await patProbe({}, server), 'client_cert_required', /certificate_required/);
+});
+
+test('client_cert_rejected: mutual TLS with an expired client certificate', async () => {
+  const server = await fixture.serve(fixture.pki.good, { clientCa: fixture.pki.ca.cert });
+  const expired = await fixture.pki.issue({ name: 'outcomes-client-expired', client: true, commonName: 'svc', notBefore: new Date(Date.UTC(2020, 0, 1)), notAfter: new Date(Date.UTC(2020, 1, 1)) });
+  assertOutcome(await patProbe({ tls: { certFile: expired.certFile, keyFile: expired.keyFile } }, server), 'client_cert_rejected', /it expired on 2020-02-01/);
 });
 
 test('every outcome of the closed list was reached through the network path', () => {

@@ -33,6 +33,7 @@ const SPEC_METRICS: Record<string, string> = {
   authwatch_tls_cert_not_after_timestamp_seconds: 'gauge',
   authwatch_tls_chain_earliest_not_after_timestamp_seconds: 'gauge',
   authwatch_token_expiry_timestamp_seconds: 'gauge',
+  authwatch_tls_client_cert_not_after_timestamp_seconds: 'gauge',
   authwatch_notifications_total: 'counter',
   authwatch_outbox_pending: 'gauge',
   authwatch_probe_start_delay_seconds: 'histogram',

@@ -4,6 +4,7 @@ import { classify, openSslReason } from '../../src/diagnosis/classify.js';
 import { OUTCOMES, type Outcome } from '../../src/diagnosis/outcome-names.js';
 import type { ClassifyContext } from '../../src/diagnosis/types.js';
 import type { HttpDetails, ProbeObservation, TlsDetails } from '../../src/probe/observation.js';
+import { PROXY_AND_CLIENT_CERT_SAMPLES } from '../support/classify-samples.js';
 
 // Hand-built observations, shaped like what Jira answers (see jira-responses.md).
 
@@ -343,6 +344,7 @@ test('every outcome is reachable by some observation', () => {
     [withResponse(response(404, null, '')), cloud],
     [withResponse(response(418, null, '')), cloud],
     [withResponse(response(200, 'application/json', CLOUD_MYSELF)), cloud],
+    ...PROXY_AND_CLIENT_CERT_SAMPLES.map((sample) => [sample, cloud] as [ProbeObservation, ClassifyContext]),
   ];
   for (const [obs, context] of samples) reached.add(classify(obs, context).outcome);
   assert.deepEqual([...reached].sort(), [...OUTCOMES].sort());

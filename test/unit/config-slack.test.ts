@@ -3,9 +3,17 @@ import assert from 'node:assert/strict';
 import { parseConfigText, ConfigError } from '../../src/config/load.js';
 import { routeFor, slackDestinations } from '../../src/notify/slack/destinations.js';
 
+/** A config must watch something (an empty one is refused); the Slack settings are what these tests look at. */
+const ONE_CONNECTION = `
+connections:
+  - name: jira
+    url: https://acme.atlassian.net
+    auth: { type: basic, username: bot@acme.example, secret: { env: JIRA_TOKEN } }
+`;
+
 function problems(slack: string): string {
   try {
-    parseConfigText(`alerting:\n  slack:\n${slack.replace(/^/gm, '    ')}\n`, 'authwatch.yaml');
+    parseConfigText(`alerting:\n  slack:\n${slack.replace(/^/gm, '    ')}\n${ONE_CONNECTION}`, 'authwatch.yaml');
   } catch (error) {
     assert.ok(error instanceof ConfigError);
     return error.describe();
@@ -24,7 +32,7 @@ alerting:
     routes:
       - { name: crm, match: { team: crm }, channel: C0CRM }
       - { name: billing-eu, match: { team: billing, region: eu }, webhookUrl: { file: /run/billing } }
-`);
+${ONE_CONNECTION}`);
   const slack = config.alerting.slack!;
   assert.equal(slack.groupWindowMs, 30_000);
   const destinations = slackDestinations(slack);
@@ -40,7 +48,7 @@ alerting:
 });
 
 test('the old form (only webhookUrl) still means one destination, no grouping', () => {
-  const config = parseConfigText('alerting:\n  slack: { webhookUrl: { env: SLACK_WEBHOOK_URL } }\n');
+  const config = parseConfigText(`alerting:\n  slack: { webhookUrl: { env: SLACK_WEBHOOK_URL } }\n${ONE_CONNECTION}`);
   assert.equal(config.alerting.slack!.groupWindowMs, 0);
   assert.deepEqual(slackDestinations(config.alerting.slack!).map((d) => d.target), ['webhook']);
 });
@@ -61,7 +69,7 @@ test('alerting.slack mistakes are clear', () => {
 });
 
 test('literal Slack secrets are accepted with a warning', () => {
-  const config = parseConfigText('alerting:\n  slack:\n    channel: C1\n    token: xoxb-literal\n');
+  const config = parseConfigText(`alerting:\n  slack:\n    channel: C1\n    token: xoxb-literal\n${ONE_CONNECTION}`);
   assert.ok(config.warnings.some((warning) => warning.includes('alerting.slack.token is a literal')));
   assert.ok(!config.warnings.join(' ').includes('xoxb-literal'));
 });
