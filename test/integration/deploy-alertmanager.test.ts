@@ -15,7 +15,9 @@ const configText = readFileSync(join(DIR, 'alertmanager.yml'), 'utf8');
 const templateText = readFileSync(join(DIR, 'authwatch.tmpl'), 'utf8');
 const ruleAlertNames = (
   parse(readFileSync(repoPath('deploy/prometheus/rules/authwatch.rules.yml'), 'utf8')) as { groups: { rules: { alert: string; labels: Record<string, string> }[] }[] }
-).groups.flatMap((group) => group.rules);
+)
+  .groups.flatMap((group) => group.rules)
+  .filter((rule) => rule.alert !== undefined);
 
 async function receiverFor(labels: Record<string, string>): Promise<string> {
   const amtool = requireTool('amtool');

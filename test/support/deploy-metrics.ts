@@ -23,10 +23,13 @@ export const SPEC_METRICS = [
   'authwatch_outbox_pending',
   'authwatch_config_reload_success',
   'authwatch_config_last_reload_timestamp_seconds',
+  'authwatch_config_last_reload_successful',
+  'authwatch_probe_next_due_timestamp_seconds',
+  'authwatch_outbox_oldest_pending_age_seconds',
 ] as const;
 
 /** Histograms expose these series names. */
-const HISTOGRAMS = ['authwatch_probe_start_delay_seconds'];
+const HISTOGRAMS = ['authwatch_probe_start_delay_seconds', 'authwatch_probe_phase_seconds'];
 const HISTOGRAM_SERIES = HISTOGRAMS.flatMap((name) => [`${name}_bucket`, `${name}_sum`, `${name}_count`]);
 
 export const SPEC_SERIES_NAMES: ReadonlySet<string> = new Set<string>([...SPEC_METRICS, ...HISTOGRAM_SERIES]);
