@@ -78,7 +78,7 @@ export class Daemon {
     const config = loadConfigFile(options.configPath);
     mkdirSync(dirname(config.storage.path), { recursive: true });
     const store = openStore(config.storage.path);
-    const metrics = new AuthwatchMetrics();
+    const metrics = new AuthwatchMetrics({ detail: config.metrics?.detail, schedulePeriodSeconds: (name) => scheduler.periodSeconds(name) });
     let daemon: Daemon | null = null;
     const scheduler = new Scheduler({
       concurrency: settings.concurrency,
@@ -247,6 +247,7 @@ export class Daemon {
     this.connectionsByName = wanted;
     this.notifiers = notifiers;
     this.channels = [...new Set(notifiers.map((notifier) => notifier.channel))];
+    this.metrics.detail = config.metrics?.detail ?? false;
     this.metrics.setConnections(config.connections);
     this.metrics.setChannels(this.channels);
     for (const connection of config.connections) {
@@ -302,8 +303,9 @@ export class Daemon {
   private refreshOutboxGauge(): void {
     if (this.stopping) return;
     const counts = this.store.outboxCounts();
+    const oldest = this.store.outboxOldestPending();
     // Rows of a channel no longer configured are failed by the dispatcher; the channel gets no series back.
-    for (const channel of this.channels) this.metrics.setOutboxPending(channel, counts[channel]?.pending ?? 0);
+    for (const channel of this.channels) this.metrics.setOutboxPending(channel, counts[channel]?.pending ?? 0, oldest[channel] ?? null);
   }
 
   private startMaintenance(): void {
