@@ -4,6 +4,10 @@
 //   node dist/bench/run.js [--connections 10000] [--minutes 3] [--warmup-minutes 1] [--tenants 100]
 //                          [--failing-percent 10] [--concurrency N] [--scrape-interval 15] [--cpu-prof] [--keep]
 //                          [--out bench/results/latest.json]       (--quick = --connections 1000 --minutes 1)
+//                          [--metrics-only]
+//
+// First, without any process: series per connection and the time of one /metrics render at 1,000 and 10,000
+// connections (bench/metrics-scrape.ts); --metrics-only stops there.
 //
 // Three processes: the simulated Jira (bench/jira-process.ts), the BUILT daemon (`authwatch run`, logging JSON lines
 // to a file as journald would take them) and this one, which scrapes /metrics like Prometheus (every 15 s) and
@@ -23,6 +27,7 @@ import { generateApiToken, generatePat, type JiraDeployment, type TenantOptions 
 import { CLI_PATH, childEnv } from '../test/support/cli.js';
 import { configYaml } from '../test/support/daemon-config.js';
 import type { JiraProcessSpec } from './jira-process.js';
+import { measureScrapes, printScrapes } from './metrics-scrape.js';
 import {
   bucketsBetween,
   histogramQuantile,
@@ -54,6 +59,7 @@ interface BenchOptions {
   scrapeIntervalSeconds: number;
   cpuProf: boolean;
   keep: boolean;
+  metricsOnly: boolean;
   out: string;
 }
 
@@ -71,6 +77,7 @@ function parseOptions(argv: string[]): BenchOptions {
       'cpu-prof': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      'metrics-only': { type: 'boolean', default: false },
       out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results', 'latest.json') },
     },
   });
@@ -90,6 +97,7 @@ function parseOptions(argv: string[]): BenchOptions {
     scrapeIntervalSeconds: whole('scrape-interval', values['scrape-interval'], 15),
     cpuProf: values['cpu-prof'] ?? false,
     keep: values.keep ?? false,
+    metricsOnly: values['metrics-only'] ?? false,
     out: resolve(values.out!),
   };
 }
@@ -206,7 +214,7 @@ async function stopProcess(child: ChildProcess, graceMs: number): Promise<number
 interface Snapshot {
   at: number;
   daemon: DaemonSample;
-  /** Probes per connection name (authwatch_probes_total summed over outcomes). */
+  /** Probes per connection name (probe rows in the database; authwatch_probes_total counts by outcome only). */
   perConnection: Map<string, number>;
   scrapeSeconds: number;
   scrapeBytes: number;
@@ -230,23 +238,18 @@ async function scrape(url: string): Promise<{ text: string; seconds: number }> {
   return { text, seconds };
 }
 
-const PROBES_TOTAL_LINE = /^authwatch_probes_total\{[^\n]*?connection="([^"]+)"[^\n]*\} (\S+)$/gm;
-
-function probesPerConnection(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const match of text.matchAll(PROBES_TOTAL_LINE)) counts.set(match[1], (counts.get(match[1]) ?? 0) + Number(match[2]));
-  return counts;
-}
-
-/** The database's logical size (pages in use, WAL included: a reader sees the latest commit) and its probe rows. */
-function databaseSize(path: string): { bytes: number; rows: number } {
+/** The database's logical size (pages in use, WAL included: a reader sees the latest commit), its probe rows, and those per connection. */
+function databaseSize(path: string): { bytes: number; rows: number; perConnection: Map<string, number> } {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
     const pages = db.pragma('page_count', { simple: true }) as number;
     const pageSize = db.pragma('page_size', { simple: true }) as number;
     const rows = (db.prepare('SELECT count(*) AS n FROM probes').get() as { n: number }).n;
-    return { bytes: pages * pageSize, rows };
+    const perConnection = new Map(
+      (db.prepare('SELECT connection, count(*) AS n FROM probes GROUP BY connection').all() as { connection: string; n: number }[]).map((row) => [row.connection, row.n]),
+    );
+    return { bytes: pages * pageSize, rows, perConnection };
   } finally {
     db.close();
   }
@@ -264,7 +267,7 @@ async function takeSnapshot(url: string, pids: { daemon: number; jira: number },
   return {
     at,
     daemon: readDaemonSample(text),
-    perConnection: probesPerConnection(text),
+    perConnection: size.perConnection,
     scrapeSeconds: seconds,
     scrapeBytes: Buffer.byteLength(text),
     daemonCpu: cpu.daemon,
@@ -415,6 +418,9 @@ function countLogMessages(logPath: string): Record<string, number> {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
+  const scrapeBudget = await measureScrapes([1000, 10_000]);
+  printScrapes(scrapeBudget);
+  if (options.metricsOnly) return 0;
   const cores = os.availableParallelism();
   const dir = mkdtempSync(join(os.tmpdir(), 'authwatch-bench-'));
   const children: ChildProcess[] = [];
@@ -531,6 +537,7 @@ async function main(): Promise<number> {
       verdict,
       options: { ...options, out: undefined },
       machine: machineFacts(),
+      metricsRender: scrapeBudget,
       daemon: {
         startupSeconds: round(startupSeconds, 1),
         startupCpuSeconds: round(startupCpuSeconds, 1),

@@ -74,6 +74,8 @@ export interface Config {
   source: string;
   listen: { host: string; port: number };
   storage: { path: string; retentionMs: number };
+  /** Optional so configs built in code need not say it; loadConfigFile always sets it. */
+  metrics?: { detail: boolean };
   alerting: AlertingConfig;
   connections: Connection[];
   /** Accepted but worth saying at start (e.g. literal secrets). Never contain a secret. */
@@ -433,6 +435,7 @@ function resolveConfig(raw: RawConfig, source: string): Config {
       path: raw.storage?.path ?? BUILT_IN_DEFAULTS.storagePath,
       retentionMs: parseDuration(raw.storage?.retention ?? BUILT_IN_DEFAULTS.retention),
     },
+    metrics: { detail: raw.metrics?.detail ?? false },
     alerting: {
       slack: alerting.slack ? { ...slack, groupWindowMs: parseDuration(groupWindow ?? 0) } : null,
       alertmanager: alerting.alertmanager ?? null,

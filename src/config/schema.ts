@@ -255,6 +255,9 @@ export const configSchema = z
         retention: positiveDuration.optional().describe('probe rows older than this are pruned'),
       })
       .optional(),
+    metrics: z
+      .strictObject({ detail: z.boolean().optional().describe('per-probe detail series per connection (HTTP status, phases, cipher, leaf certificate)') })
+      .optional(),
     defaults: z.strictObject(probeSettings).optional(),
     alerting: z
       .strictObject({

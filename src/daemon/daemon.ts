@@ -105,7 +105,7 @@ export class Daemon {
     const config = loadConfigFile(options.configPath);
     prepareStorageDir(config);
     const store = openStore(config.storage.path);
-    const metrics = new AuthwatchMetrics();
+    const metrics = new AuthwatchMetrics({ detail: config.metrics?.detail, schedulePeriodSeconds: (name) => scheduler.periodSeconds(name) });
     const health = new StorageHealth(now);
     health.listen({
       onEpisodeStart: (episode) => logger.error('storage failing: probe results and notification records wait in memory', { kind: episode.kind, operation: episode.operation, error: episode.message }),
@@ -348,6 +348,7 @@ export class Daemon {
     this.connectionsByName = wanted;
     this.notifiers = notifiers;
     this.channels = [...new Set(notifiers.map((notifier) => notifier.channel))];
+    this.metrics.detail = config.metrics?.detail ?? false;
     this.metrics.setConnections(config.connections);
     this.metrics.setChannels(this.channels);
     for (const connection of config.connections) {
@@ -409,8 +410,9 @@ export class Daemon {
   private refreshOutboxGauge(): void {
     if (this.stopping) return;
     const counts = this.store.outboxCounts();
+    const oldest = this.store.outboxOldestPending();
     // Rows of a channel no longer configured are failed by the dispatcher; the channel gets no series back.
-    for (const channel of this.channels) this.metrics.setOutboxPending(channel, counts[channel]?.pending ?? 0);
+    for (const channel of this.channels) this.metrics.setOutboxPending(channel, counts[channel]?.pending ?? 0, oldest[channel] ?? null);
   }
 
   private startMaintenance(): void {

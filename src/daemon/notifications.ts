@@ -5,7 +5,7 @@ import type { AlertingConfig, Config, Connection } from '../config/load.js';
 import { describeOutcome } from '../diagnosis/outcomes.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import { ALERTMANAGER_TIMING } from '../notify/alertmanager/render.js';
-import { notificationFromPlan, planEventNotification, planIncidentNotifications, type IncidentPolicy, type NotificationFacts, type PlannedNotification } from '../notify/plan.js';
+import { notificationFromPlan, planEventNotification, planExpiryResend, planIncidentNotifications, type IncidentPolicy, type NotificationFacts, type PlannedNotification } from '../notify/plan.js';
 import { outboxEntriesFor, type Notifier } from '../notify/registry.js';
 import { compareWithLastSuccess, isIncidentState, snapshotOf, type Channel, type NotificationKind } from '../notify/types.js';
 import type { ProbeObservation } from '../probe/observation.js';
@@ -106,10 +106,20 @@ export function sweepIncidents(store: Store, config: Config, notifiers: readonly
   for (const incident of store.openIncidents()) {
     const connection = connections.get(incident.connection);
     const kind = incident.kind;
-    if (!connection || kind === 'cert_expiring' || kind === 'token_expiring') continue;
+    if (!connection) continue;
     const latest = store.recentProbes(connection.name, 1)[0];
     if (!latest) continue;
     const state = store.loadState(connection.name);
+    if (kind === 'cert_expiring' || kind === 'token_expiring') {
+      const expiresAt = kind === 'cert_expiring' ? latest.observation.tls?.notAfter : connection.tokenExpiresAt;
+      if (!expiresAt) continue;
+      const daysLeft = Math.floor((Date.parse(expiresAt) - now.getTime()) / 86_400_000);
+      const resend = planExpiryResend(connection.name, { kind, openedAt: incident.openedAt }, { at: expiresAt, daysLeft }, policy, now.toISOString(), previousSweepAt?.toISOString() ?? null);
+      if (!resend) continue;
+      const facts = notificationFacts(connection, latest.observation, latest, state, null, now);
+      items.push(...rows(resend, facts, notifiers, now, { incident: { id: incident.id } }).map((row) => ({ ...row, kind: 'reminder' as const })));
+      continue;
+    }
     const planned = planIncidentNotifications({
       connection: connection.name,
       now: now.toISOString(),

@@ -82,6 +82,13 @@ export class Scheduler {
     for (const job of jobs) if (!this.entries.has(job.name)) this.add(job);
   }
 
+  /** The period of the connection's schedule in seconds (null when it is not scheduled). */
+  periodSeconds(name: string): number | null {
+    const entry = this.entries.get(name);
+    const group = entry ? this.groups.get(entry.job.schedule) : undefined;
+    return group ? group.periodMs / 1000 : null;
+  }
+
   names(): string[] {
     return [...this.entries.keys()];
   }

@@ -1,19 +1,36 @@
-// authwatch's Prometheus metrics (SPEC section 9) on a Registry of their own (never prom-client's global one).
+// authwatch's Prometheus metrics on a Registry of their own (never prom-client's global one).
 //
-// Decisions the SPEC leaves open:
-// - Series of a connection appear with its configuration (connection_info, auth_state with unknown=1,
-//   auth_regressed 0, consecutive_failures 0, probes_total{outcome="ok"} 0, token expiry) or with its first
-//   probe (probe_success, http_status_code, all seven probe_duration_seconds phases, last_probe_timestamp,
-//   last_outcome_info, TLS). A 0 before the first probe would claim a failed probe that never happened.
-// - probes_total is pre-initialised only for outcome="ok": 23 zero series per connection would cost
-//   Prometheus 230k series at 10,000 connections. A failure outcome's series starts at 1.
-// - A phase that did not happen in the last probe (no TLS on http://, a probe that failed before) is 0, as in
-//   blackbox_exporter: every phase series always exists and never shows a stale value from an older probe.
+// Two kinds of series:
+// - Per connection (CONNECTION_METRICS below): rendered at scrape time from an in-memory model of each
+//   configured connection's current state (what its last probe found, its auth state). Nothing is set or
+//   removed series by series, so a connection removed by a reload has no series by construction, and one
+//   scrape of 10,000 connections is a single loop writing text (docs/benchmarks.md).
+// - Process-wide (prom-client): build info, counters, histograms, the outbox and the config reload.
+//
+// The series budget (docs/behaviour.md "Metrics"): by default at most 11 series per connection, each one
+// something an alert or the dashboard's overview needs. What only matters when looking at one connection's
+// last probe (HTTP status, phase timings, cipher, leaf certificate, failures in a row) is exported only with
+// `metrics.detail: true`, and is always in the status API (`authwatch status`, /api).
+//
+// Decisions:
+// - Series of a connection appear with its configuration (connection_info, auth_state{state="unknown"},
+//   next-due time, token expiry) or with its first probe (probe_success, last_outcome_info, durations,
+//   timestamps, TLS). A 0 before the first probe would claim a failed probe that never happened.
+// - auth_state and last_outcome_info have only the current value's series (value 1), as an info metric: the
+//   other four states as 0s would cost 40,000 series at 10,000 connections and say nothing `== 1` doesn't.
+// - probes_total counts by outcome over all connections, every outcome's series from 0 at start, so
+//   increase() sees the first failure of any kind. Per connection, last_outcome_info and auth_state tell
+//   what is wrong now and the status API keeps the history.
+// - Durations: probe_duration_seconds{connection} is the last probe's total; the parts are the histogram
+//   probe_phase_seconds{phase} over all probes (bounded at any scale), and per connection only with detail.
+//   Parts and total are never in one metric, so sum() never double-counts.
+// - probe_next_due_timestamp_seconds: when the connection's next probe should start by its own schedule —
+//   the last probe's start (or the time it was configured, plus the spread window) plus the schedule's period,
+//   or after a Data Center lockout back-off the back-off's end plus a period. Staleness alerts compare with it,
+//   so a yearly schedule is not "stale" after an hour.
 // - TLS series show the last handshake: a probe that never reached TLS (DNS, connect) leaves them as they were;
-//   a probe that reached TLS replaces them, and a field it could not learn (no protocol after a failed
-//   handshake) removes that series rather than keep a stale one.
-// - Probes or states for a connection that is not configured (a reload raced a probe) are ignored, so a
-//   removed connection's series cannot come back.
+//   a probe that reached TLS replaces them, and a field it could not learn is dropped rather than kept stale.
+// - Probes or states for a connection that is not configured (a reload raced a probe) are ignored.
 // - prom-client's three nodejs_active_*_total gauges are dropped: promtool rejects a gauge named *_total, and
 //   each equals sum() of the gauge without the suffix.
 // - authwatch_config_last_reload_timestamp_seconds is the last *successful* load: when the config in force began.
@@ -22,7 +39,7 @@ import type { Connection } from '../config/load.js';
 import type { AuthType } from '../config/schema.js';
 import { OUTCOMES, outcomeClass, type Outcome } from '../diagnosis/outcome-names.js';
 import { TIMING_PHASES, type ProbeTimings, type TlsDetails } from '../probe/observation.js';
-import { AUTH_STATES, type ConnectionState } from '../state/types.js';
+import type { ConnectionState } from '../state/types.js';
 import { VERSION } from '../version.js';
 
 /** What the metrics need to know about a configured connection. */
@@ -40,16 +57,25 @@ export interface ProbeMetrics {
   tls: TlsDetails | null;
 }
 
-export type StateMetrics = Pick<ConnectionState, 'state' | 'consecutiveFailures' | 'lastSuccessAt'>;
+export type StateMetrics = Pick<ConnectionState, 'state' | 'consecutiveFailures' | 'lastSuccessAt'> & Partial<Pick<ConnectionState, 'backoffUntil'>>;
 
 export type NotificationResult = 'delivered' | 'failed' | 'retried';
 export const NOTIFICATION_RESULTS: readonly NotificationResult[] = ['delivered', 'failed', 'retried'];
+
+/** The phases of probe_phase_seconds and the detail gauge: the parts of a probe, never the total. */
+export const PROBE_PARTS = TIMING_PHASES.filter((phase) => phase !== 'total');
 
 export interface MetricsOptions {
   version?: string;
   nodeVersion?: string;
   /** prom-client's process and Node.js metrics; on by default. */
   defaultMetrics?: boolean;
+  /** Per-probe detail series per connection (config `metrics.detail`); off by default. */
+  detail?: boolean;
+  /** The period of a connection's schedule in seconds, from the scheduler; null when it has none. */
+  schedulePeriodSeconds?: (connection: string) => number | null;
+  /** Seconds since the epoch; for tests. */
+  now?: () => number;
 }
 
 /** Seconds since the epoch, or null for a missing/unparseable time. A date-only `2027-05-01` is midnight UTC. */
@@ -59,19 +85,16 @@ export function epochSeconds(at: Date | string | null | undefined): number | nul
   return Number.isFinite(ms) ? ms / 1000 : null;
 }
 
-/** connection_info's labels: the fixed ones first, then the connection's configured labels. */
+const FIXED_INFO_LABELS = ['connection', 'url', 'deployment', 'auth_type'] as const;
+
+/** connection_info's labels: the fixed ones first, then the connection's configured labels (sorted). */
 export function connectionInfoLabels(connection: MetricsConnection): Record<string, string> {
-  const fixed = { connection: connection.name, url: connection.url, deployment: connection.deployment, auth_type: connection.auth.type };
-  return { ...fixed, ...connection.labels, ...fixed };
-}
-
-const FIXED_INFO_LABELS = ['connection', 'url', 'deployment', 'auth_type'];
-
-/** The label names connection_info needs: fixed ones plus every configured label key, sorted for stability. */
-export function connectionInfoLabelNames(connections: readonly MetricsConnection[]): string[] {
-  const keys = new Set<string>();
-  for (const connection of connections) for (const key of Object.keys(connection.labels)) keys.add(key);
-  return [...FIXED_INFO_LABELS, ...[...keys].filter((key) => !FIXED_INFO_LABELS.includes(key)).sort()];
+  const fixed: Record<string, string> = { connection: connection.name, url: connection.url, deployment: connection.deployment, auth_type: connection.auth.type };
+  const configured = Object.keys(connection.labels)
+    .filter((key) => !(key in fixed))
+    .sort()
+    .map((key) => [key, connection.labels[key]!] as const);
+  return { ...fixed, ...Object.fromEntries(configured) };
 }
 
 /**
@@ -80,173 +103,283 @@ export function connectionInfoLabelNames(connections: readonly MetricsConnection
  */
 export const LINT_FAILING_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-interface SeriesMemory {
-  outcome: Outcome | null;
-  tlsVersion: string | null;
-  tlsCipher: string | null;
+/** What the metrics know about one configured connection: its config and what its last probe and state said. */
+export interface ConnectionModel {
+  readonly name: string;
+  /** `connection="…"`, escaped once. */
+  readonly key: string;
+  /** connection_info's label text. */
+  infoLabels: string;
+  tokenExpiry: number | null;
+  /** The client certificate's expiry (tls.certFile) as last read by a probe; null without one. */
+  clientCertNotAfter: number | null;
+  /** When this process started watching it, seconds since the epoch. */
+  readonly configuredAt: number;
+  probe: { outcome: Outcome; httpStatus: number | null; timings: ProbeTimings; at: number | null } | null;
+  /** The last handshake's findings (kept across probes that did not reach TLS). */
+  tls: { version: string | null; cipher: string | null; notAfter: number | null; chainEarliestNotAfter: number | null } | null;
+  state: StateMetrics;
+  backoffUntil: number | null;
+}
+
+interface RenderContext {
+  now: number;
+  periodSeconds: (connection: string) => number | null;
+}
+
+type Emit = (labels: string, value: number | null) => void;
+
+/**
+ * Every per-connection metric: its name, help, whether it is detail, and how its samples come from the model.
+ * `emit('', v)` writes `name{connection="…"} v`; `emit(',x="y"', v)` adds labels; a null value writes nothing.
+ * A new per-connection metric is one entry here (and a line in docs/behaviour.md).
+ */
+export const CONNECTION_METRICS: readonly { name: string; help: string; detail?: boolean; samples: (c: ConnectionModel, emit: Emit, ctx: RenderContext) => void }[] = [
+  {
+    name: 'authwatch_connection_info',
+    help: 'A configured connection, its URL, deployment, auth type and configured labels; always 1. Join on connection to use the labels',
+    samples: (c, emit) => emit(c.infoLabels, 1),
+  },
+  {
+    name: 'authwatch_auth_state',
+    help: "The connection's auth state (unknown, ok, failing, regressed, unreachable); only the current state's series exists, with value 1",
+    samples: (c, emit) => emit(`,state="${c.state.state}"`, 1),
+  },
+  {
+    name: 'authwatch_probe_success',
+    help: 'Whether the last probe of the connection was ok (1) or not (0)',
+    samples: (c, emit) => emit('', c.probe ? (c.probe.outcome === 'ok' ? 1 : 0) : null),
+  },
+  {
+    name: 'authwatch_last_outcome_info',
+    help: "The last probe's outcome and its class; only the current outcome's series exists",
+    samples: (c, emit) => c.probe && emit(`,outcome="${c.probe.outcome}",class="${outcomeClass(c.probe.outcome)}"`, 1),
+  },
+  {
+    name: 'authwatch_probe_duration_seconds',
+    help: 'Total duration of the last probe (the parts: authwatch_probe_phase_seconds)',
+    samples: (c, emit) => emit('', c.probe ? (c.probe.timings.total ?? 0) : null),
+  },
+  {
+    name: 'authwatch_last_probe_timestamp_seconds',
+    help: 'When the last probe started, seconds since the epoch',
+    samples: (c, emit) => emit('', c.probe?.at ?? null),
+  },
+  {
+    name: 'authwatch_last_success_timestamp_seconds',
+    help: 'When the last ok probe started, seconds since the epoch; absent until the first success',
+    samples: (c, emit) => emit('', epochSeconds(c.state.lastSuccessAt)),
+  },
+  {
+    name: 'authwatch_probe_next_due_timestamp_seconds',
+    help: "When the connection's next probe is due by its own schedule (last probe start + period, or the end of a lockout back-off + period), seconds since the epoch",
+    samples: (c, emit, ctx) => emit('', nextDue(c, ctx.periodSeconds(c.name))),
+  },
+  {
+    name: 'authwatch_tls_version_info',
+    help: 'TLS protocol version negotiated by the last TLS handshake; always 1',
+    samples: (c, emit) => c.tls?.version && emit(`,version="${escapeLabel(c.tls.version)}"`, 1),
+  },
+  {
+    name: 'authwatch_tls_chain_earliest_not_after_timestamp_seconds',
+    help: 'Earliest expiry of any certificate in the chain the server presented, seconds since the epoch',
+    samples: (c, emit) => emit('', c.tls?.chainEarliestNotAfter ?? null),
+  },
+  {
+    name: 'authwatch_token_expiry_timestamp_seconds',
+    help: "When the connection's credential expires (auth.expiresAt, midnight UTC), seconds since the epoch",
+    samples: (c, emit) => emit('', c.tokenExpiry),
+  },
+  {
+    name: 'authwatch_tls_client_cert_not_after_timestamp_seconds',
+    help: "Expiry of the connection's client certificate (tls.certFile) as last read by a probe, seconds since the epoch",
+    samples: (c, emit) => emit('', c.clientCertNotAfter),
+  },
+  // Detail (metrics.detail: true): what only matters when looking at one connection's last probe.
+  {
+    name: 'authwatch_http_status_code',
+    help: 'HTTP status of the last probe; 0 when no response was received',
+    detail: true,
+    samples: (c, emit) => emit('', c.probe ? (c.probe.httpStatus ?? 0) : null),
+  },
+  {
+    name: 'authwatch_consecutive_failures',
+    help: 'Probes in a row that were not ok',
+    detail: true,
+    samples: (c, emit) => emit('', c.state.consecutiveFailures),
+  },
+  {
+    name: 'authwatch_probe_phase_duration_seconds',
+    help: 'Duration of each part of the last probe (dns, connect, tls, request, first_byte, download); 0 for a part that did not happen',
+    detail: true,
+    samples: (c, emit) => {
+      if (c.probe) for (const phase of PROBE_PARTS) emit(`,phase="${phase}"`, c.probe.timings[phase] ?? 0);
+    },
+  },
+  {
+    name: 'authwatch_tls_cipher_info',
+    help: 'TLS cipher negotiated by the last TLS handshake; always 1',
+    detail: true,
+    samples: (c, emit) => c.tls?.cipher && emit(`,cipher="${escapeLabel(c.tls.cipher)}"`, 1),
+  },
+  {
+    name: 'authwatch_tls_cert_not_after_timestamp_seconds',
+    help: "Expiry of the server's leaf certificate seen by the last TLS handshake, seconds since the epoch",
+    detail: true,
+    samples: (c, emit) => emit('', c.tls?.notAfter ?? null),
+  },
+];
+
+/** The scheduler's offset inside a period: at most 80% of it and at most 60 s (its maxSpreadMs default). */
+const SPREAD_SECONDS = 60;
+const SPREAD_SHARE = 0.8;
+
+function nextDue(c: ConnectionModel, period: number | null): number | null {
+  if (period === null) return null;
+  const due = c.probe?.at != null ? c.probe.at + period : c.configuredAt + period + Math.min(period * SPREAD_SHARE, SPREAD_SECONDS);
+  return c.backoffUntil !== null && c.backoffUntil + period > due ? c.backoffUntil + period : due;
 }
 
 export class AuthwatchMetrics {
   readonly registry = new Registry();
   readonly contentType: string = this.registry.contentType;
+  /** Whether per-probe detail series are exported (config metrics.detail); read at every scrape. */
+  detail: boolean;
 
-  private readonly configured = new Map<string, SeriesMemory>();
+  private readonly connections = new Map<string, ConnectionModel>();
   private readonly channels = new Set<string>();
-  private connectionInfo: Gauge<string>;
-  private connectionInfoNames: string[] = [];
+  private readonly outbox = new Map<string, { pending: number; oldestPendingAt: number | null }>();
+  private readonly now: () => number;
+  private readonly periodSeconds: (connection: string) => number | null;
 
-  private readonly buildInfo: Gauge<'version' | 'node_version'>;
-  private readonly probeSuccess: Gauge<'connection'>;
-  private readonly probesTotal: Counter<'connection' | 'outcome'>;
-  private readonly lastOutcomeInfo: Gauge<'connection' | 'outcome' | 'class'>;
-  private readonly authState: Gauge<'connection' | 'state'>;
-  private readonly authRegressed: Gauge<'connection'>;
-  private readonly consecutiveFailures: Gauge<'connection'>;
-  private readonly httpStatusCode: Gauge<'connection'>;
-  private readonly probeDuration: Gauge<'connection' | 'phase'>;
-  private readonly lastProbeTimestamp: Gauge<'connection'>;
-  private readonly lastSuccessTimestamp: Gauge<'connection'>;
-  private readonly tlsVersionInfo: Gauge<'connection' | 'version'>;
-  private readonly tlsCipherInfo: Gauge<'connection' | 'cipher'>;
-  private readonly certNotAfter: Gauge<'connection'>;
-  private readonly chainEarliestNotAfter: Gauge<'connection'>;
-  private readonly tokenExpiry: Gauge<'connection'>;
-  private readonly clientCertNotAfter: Gauge<'connection'>;
+  private readonly probesTotal: Counter<'outcome'>;
+  private readonly probePhase: Histogram<'phase'>;
   private readonly notificationsTotal: Counter<'channel' | 'result'>;
-  private readonly outboxPending: Gauge<'channel'>;
   private readonly probeStartDelay: Histogram<string>;
-  private readonly configReloadSuccess: Gauge<string>;
+  private readonly configReloadSuccessful: Gauge<string>;
   private readonly configLastReload: Gauge<string>;
 
   constructor(options: MetricsOptions = {}) {
+    this.detail = options.detail ?? false;
+    this.now = options.now ?? (() => Date.now() / 1000);
+    this.periodSeconds = options.schedulePeriodSeconds ?? (() => null);
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       for (const name of LINT_FAILING_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     }
-    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers });
-    const connection = ['connection'] as const;
-
-    this.buildInfo = gauge('authwatch_build_info', 'authwatch build information; always 1', ['version', 'node_version']);
-    this.buildInfo.set({ version: options.version ?? VERSION, node_version: options.nodeVersion ?? process.version }, 1);
-    this.connectionInfo = this.makeConnectionInfo([...FIXED_INFO_LABELS]);
-    this.probeSuccess = gauge('authwatch_probe_success', 'Whether the last probe of the connection was ok (1) or not (0)', connection);
-    this.probesTotal = new Counter({
-      name: 'authwatch_probes_total',
-      help: 'Probes run, by connection and outcome',
-      labelNames: ['connection', 'outcome'],
+    const buildInfo = new Gauge({ name: 'authwatch_build_info', help: 'authwatch build information; always 1', labelNames: ['version', 'node_version'], registers });
+    buildInfo.set({ version: options.version ?? VERSION, node_version: options.nodeVersion ?? process.version }, 1);
+    this.probesTotal = new Counter({ name: 'authwatch_probes_total', help: 'Probes run, by outcome, over all connections', labelNames: ['outcome'], registers });
+    for (const outcome of OUTCOMES) this.probesTotal.inc({ outcome }, 0);
+    this.probePhase = new Histogram({
+      name: 'authwatch_probe_phase_seconds',
+      help: 'Duration of each part of every probe (dns, connect, tls, request, first_byte, download), over all connections',
+      labelNames: ['phase'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.lastOutcomeInfo = gauge('authwatch_last_outcome_info', "The last probe's outcome and its class; only the current outcome's series exists", [
-      'connection',
-      'outcome',
-      'class',
-    ]);
-    this.authState = gauge('authwatch_auth_state', "The connection's auth state: 1 for the current state, 0 for the other four", ['connection', 'state']);
-    this.authRegressed = gauge('authwatch_auth_regressed', 'Whether auth that used to work now fails (state regressed)', connection);
-    this.consecutiveFailures = gauge('authwatch_consecutive_failures', 'Probes in a row that were not ok', connection);
-    this.httpStatusCode = gauge('authwatch_http_status_code', 'HTTP status of the last probe; 0 when no response was received', connection);
-    this.probeDuration = gauge(
-      'authwatch_probe_duration_seconds',
-      'Duration of each phase of the last probe (dns, connect, tls, request, first_byte, download, total); 0 for a phase that did not happen',
-      ['connection', 'phase'],
-    );
-    this.lastProbeTimestamp = gauge('authwatch_last_probe_timestamp_seconds', 'When the last probe started, seconds since the epoch', connection);
-    this.lastSuccessTimestamp = gauge(
-      'authwatch_last_success_timestamp_seconds',
-      'When the last ok probe started, seconds since the epoch; absent until the first success',
-      connection,
-    );
-    this.tlsVersionInfo = gauge('authwatch_tls_version_info', 'TLS protocol version negotiated by the last TLS handshake; always 1', ['connection', 'version']);
-    this.tlsCipherInfo = gauge('authwatch_tls_cipher_info', 'TLS cipher negotiated by the last TLS handshake; always 1', ['connection', 'cipher']);
-    this.certNotAfter = gauge(
-      'authwatch_tls_cert_not_after_timestamp_seconds',
-      "Expiry of the server's leaf certificate seen by the last TLS handshake, seconds since the epoch",
-      connection,
-    );
-    this.chainEarliestNotAfter = gauge(
-      'authwatch_tls_chain_earliest_not_after_timestamp_seconds',
-      'Earliest expiry of any certificate in the chain the server presented, seconds since the epoch',
-      connection,
-    );
-    this.clientCertNotAfter = gauge(
-      'authwatch_tls_client_cert_not_after_timestamp_seconds',
-      "Expiry of the connection's client certificate (tls.certFile) as last read by a probe, seconds since the epoch",
-      connection,
-    );
-    this.tokenExpiry = gauge(
-      'authwatch_token_expiry_timestamp_seconds',
-      "When the connection's credential expires (auth.expiresAt, midnight UTC), seconds since the epoch",
-      connection,
-    );
     this.notificationsTotal = new Counter({
       name: 'authwatch_notifications_total',
       help: 'Notification delivery attempts by channel and result (delivered, failed, retried)',
       labelNames: ['channel', 'result'],
       registers,
     });
-    this.outboxPending = gauge('authwatch_outbox_pending', 'Notifications waiting in the outbox to be delivered', ['channel']);
+    const outbox = this.outbox;
+    const now = this.now;
+    new Gauge({
+      name: 'authwatch_outbox_pending',
+      help: 'Notifications waiting in the outbox to be delivered',
+      labelNames: ['channel'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [channel, entry] of outbox) this.set({ channel }, entry.pending);
+      },
+    });
+    new Gauge({
+      name: 'authwatch_outbox_oldest_pending_age_seconds',
+      help: 'How long the oldest notification still waiting in the outbox has waited; 0 when none waits',
+      labelNames: ['channel'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [channel, entry] of outbox) this.set({ channel }, entry.oldestPendingAt === null ? 0 : Math.max(0, now() - entry.oldestPendingAt));
+      },
+    });
     this.probeStartDelay = new Histogram({
       name: 'authwatch_probe_start_delay_seconds',
       help: 'How late probes start against their schedule',
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.configReloadSuccess = gauge('authwatch_config_reload_success', 'Whether the last configuration load or reload succeeded', []);
-    this.configLastReload = gauge(
-      'authwatch_config_last_reload_timestamp_seconds',
-      'When the configuration in force was loaded (last successful load or reload), seconds since the epoch',
-      [],
-    );
+    this.configReloadSuccessful = new Gauge({ name: 'authwatch_config_last_reload_successful', help: 'Whether the last configuration load or reload succeeded', registers });
+    this.configLastReload = new Gauge({
+      name: 'authwatch_config_last_reload_timestamp_seconds',
+      help: 'When the configuration in force was loaded (last successful load or reload), seconds since the epoch',
+      registers,
+    });
   }
 
-  /** Applies the configured connections: new ones get their series, removed ones lose all of theirs. */
+  /** Applies the configured connections: new ones start unknown, changed ones keep what their probes said, removed ones are gone. */
   setConnections(connections: readonly MetricsConnection[]): void {
     const wanted = new Set(connections.map((connection) => connection.name));
-    for (const name of [...this.configured.keys()]) if (!wanted.has(name)) this.forget(name);
-
-    const names = connectionInfoLabelNames(connections);
-    if (names.join('\0') !== this.connectionInfoNames.join('\0')) {
-      this.registry.removeSingleMetric('authwatch_connection_info');
-      this.connectionInfo = this.makeConnectionInfo(names);
-    }
-    this.connectionInfo.reset();
+    for (const name of [...this.connections.keys()]) if (!wanted.has(name)) this.connections.delete(name);
     for (const connection of connections) {
-      this.connectionInfo.set(connectionInfoLabels(connection), 1);
-      const expiry = epochSeconds(connection.tokenExpiresAt);
-      if (expiry === null) this.tokenExpiry.remove({ connection: connection.name });
-      else this.tokenExpiry.set({ connection: connection.name }, expiry);
-      if (this.configured.has(connection.name)) continue;
-      this.configured.set(connection.name, { outcome: null, tlsVersion: null, tlsCipher: null });
-      this.probesTotal.inc({ connection: connection.name, outcome: 'ok' }, 0);
-      this.recordState(connection.name, { state: 'unknown', consecutiveFailures: 0, lastSuccessAt: null });
+      let model = this.connections.get(connection.name);
+      if (!model) {
+        model = {
+          name: connection.name,
+          key: `connection="${escapeLabel(connection.name)}"`,
+          infoLabels: '',
+          tokenExpiry: null,
+          clientCertNotAfter: null,
+          configuredAt: this.now(),
+          probe: null,
+          tls: null,
+          state: { state: 'unknown', consecutiveFailures: 0, lastSuccessAt: null },
+          backoffUntil: null,
+        };
+        this.connections.set(connection.name, model);
+      }
+      model.infoLabels = Object.entries(connectionInfoLabels(connection))
+        .filter(([key]) => key !== 'connection')
+        .map(([key, value]) => `,${key}="${escapeLabel(value)}"`)
+        .join('');
+      model.tokenExpiry = epochSeconds(connection.tokenExpiresAt);
     }
   }
 
   recordProbe(connection: string, probe: ProbeMetrics): void {
-    const memory = this.configured.get(connection);
-    if (!memory) return;
-    const labels = { connection };
-    this.probesTotal.inc({ connection, outcome: probe.outcome });
-    this.probeSuccess.set(labels, probe.outcome === 'ok' ? 1 : 0);
-    if (memory.outcome !== null) this.lastOutcomeInfo.remove({ connection, outcome: memory.outcome, class: outcomeClass(memory.outcome) });
-    this.lastOutcomeInfo.set({ connection, outcome: probe.outcome, class: outcomeClass(probe.outcome) }, 1);
-    memory.outcome = probe.outcome;
-    this.httpStatusCode.set(labels, probe.httpStatus ?? 0);
-    for (const phase of TIMING_PHASES) this.probeDuration.set({ connection, phase }, probe.timings[phase] ?? 0);
-    const at = epochSeconds(probe.at);
-    if (at !== null) this.lastProbeTimestamp.set(labels, at);
-    if (probe.tls) this.recordTls(connection, memory, probe.tls);
+    const model = this.connections.get(connection);
+    if (!model) return;
+    model.probe = { outcome: probe.outcome, httpStatus: probe.httpStatus, timings: probe.timings, at: epochSeconds(probe.at) };
+    this.probesTotal.inc({ outcome: probe.outcome });
+    for (const phase of PROBE_PARTS) {
+      const seconds = probe.timings[phase];
+      if (seconds !== null && seconds !== undefined) this.probePhase.observe({ phase }, seconds);
+    }
+    if (probe.tls) {
+      model.tls = {
+        version: probe.tls.protocol,
+        cipher: probe.tls.cipher,
+        notAfter: epochSeconds(probe.tls.notAfter),
+        chainEarliestNotAfter: epochSeconds(probe.tls.chainEarliestNotAfter),
+      };
+    }
+  }
+
+  /** The client certificate's expiry (mutual TLS); null removes the series (no certificate configured any more). */
+  recordClientCertificate(connection: string, notAfter: string | null): void {
+    const model = this.connections.get(connection);
+    if (model) model.clientCertNotAfter = epochSeconds(notAfter);
   }
 
   recordState(connection: string, state: StateMetrics): void {
-    if (!this.configured.has(connection)) return;
-    for (const name of AUTH_STATES) this.authState.set({ connection, state: name }, name === state.state ? 1 : 0);
-    this.authRegressed.set({ connection }, state.state === 'regressed' ? 1 : 0);
-    this.consecutiveFailures.set({ connection }, state.consecutiveFailures);
-    const lastSuccess = epochSeconds(state.lastSuccessAt);
-    if (lastSuccess === null) this.lastSuccessTimestamp.remove({ connection });
-    else this.lastSuccessTimestamp.set({ connection }, lastSuccess);
+    const model = this.connections.get(connection);
+    if (!model) return;
+    model.state = { state: state.state, consecutiveFailures: state.consecutiveFailures, lastSuccessAt: state.lastSuccessAt };
+    model.backoffUntil = epochSeconds(state.backoffUntil);
   }
 
   observeStartDelay(seconds: number): void {
@@ -258,13 +391,13 @@ export class AuthwatchMetrics {
     for (const channel of [...this.channels]) {
       if (channels.includes(channel)) continue;
       this.channels.delete(channel);
-      this.outboxPending.remove({ channel });
+      this.outbox.delete(channel);
       for (const result of NOTIFICATION_RESULTS) this.notificationsTotal.remove({ channel, result });
     }
     for (const channel of channels) {
       if (this.channels.has(channel)) continue;
       this.channels.add(channel);
-      this.outboxPending.set({ channel }, 0);
+      this.outbox.set(channel, { pending: 0, oldestPendingAt: null });
       for (const result of NOTIFICATION_RESULTS) this.notificationsTotal.inc({ channel, result }, 0);
     }
   }
@@ -273,74 +406,55 @@ export class AuthwatchMetrics {
     this.notificationsTotal.inc({ channel, result });
   }
 
-  setOutboxPending(channel: string, pending: number): void {
-    this.outboxPending.set({ channel }, pending);
+  /** A configured channel's outbox: how many notifications wait, and since when the oldest waits (its creation). */
+  setOutboxPending(channel: string, pending: number, oldestPendingAt: Date | string | null = null): void {
+    if (!this.channels.has(channel)) return;
+    this.outbox.set(channel, { pending, oldestPendingAt: pending > 0 ? epochSeconds(oldestPendingAt) : null });
   }
 
   /** Call after the first load too, so the metrics say when the configuration in force was loaded. */
   configReloaded(success: boolean, at: Date = new Date()): void {
-    this.configReloadSuccess.set(success ? 1 : 0);
+    this.configReloadSuccessful.set(success ? 1 : 0);
     if (success) this.configLastReload.set(at.getTime() / 1000);
   }
 
-  /** The client certificate's expiry (mutual TLS); null removes the series (no certificate configured any more). */
-  recordClientCertificate(connection: string, notAfter: string | null): void {
-    setOrRemove(this.clientCertNotAfter, connection, epochSeconds(notAfter));
+  async render(): Promise<string> {
+    return (await this.registry.metrics()) + this.renderConnections();
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
-  }
-
-  private recordTls(connection: string, memory: SeriesMemory, tls: TlsDetails): void {
-    if (memory.tlsVersion !== null) this.tlsVersionInfo.remove({ connection, version: memory.tlsVersion });
-    if (tls.protocol) this.tlsVersionInfo.set({ connection, version: tls.protocol }, 1);
-    memory.tlsVersion = tls.protocol;
-    if (memory.tlsCipher !== null) this.tlsCipherInfo.remove({ connection, cipher: memory.tlsCipher });
-    if (tls.cipher) this.tlsCipherInfo.set({ connection, cipher: tls.cipher }, 1);
-    memory.tlsCipher = tls.cipher;
-    setOrRemove(this.certNotAfter, connection, epochSeconds(tls.notAfter));
-    setOrRemove(this.chainEarliestNotAfter, connection, epochSeconds(tls.chainEarliestNotAfter));
-  }
-
-  private forget(connection: string): void {
-    const memory = this.configured.get(connection);
-    this.configured.delete(connection);
-    const labels = { connection };
-    for (const metric of [
-      this.probeSuccess,
-      this.authRegressed,
-      this.consecutiveFailures,
-      this.httpStatusCode,
-      this.lastProbeTimestamp,
-      this.lastSuccessTimestamp,
-      this.certNotAfter,
-      this.chainEarliestNotAfter,
-      this.tokenExpiry,
-      this.clientCertNotAfter,
-    ]) {
-      metric.remove(labels);
+  /** The per-connection families in the text exposition format, from the model as it is now. */
+  renderConnections(): string {
+    const ctx: RenderContext = { now: this.now(), periodSeconds: this.periodSeconds };
+    const out: string[] = [];
+    for (const metric of CONNECTION_METRICS) {
+      if (metric.detail && !this.detail) continue;
+      out.push(`# HELP ${metric.name} ${escapeHelp(metric.help)}\n# TYPE ${metric.name} gauge\n`);
+      const prefix = `${metric.name}{`;
+      for (const model of this.connections.values()) {
+        metric.samples(
+          model,
+          (labels, value) => {
+            if (value !== null) out.push(`${prefix}${model.key}${labels}} ${formatValue(value)}\n`);
+          },
+          ctx,
+        );
+      }
     }
-    for (const outcome of OUTCOMES) this.probesTotal.remove({ connection, outcome });
-    for (const state of AUTH_STATES) this.authState.remove({ connection, state });
-    for (const phase of TIMING_PHASES) this.probeDuration.remove({ connection, phase });
-    if (memory?.outcome) this.lastOutcomeInfo.remove({ connection, outcome: memory.outcome, class: outcomeClass(memory.outcome) });
-    if (memory?.tlsVersion) this.tlsVersionInfo.remove({ connection, version: memory.tlsVersion });
-    if (memory?.tlsCipher) this.tlsCipherInfo.remove({ connection, cipher: memory.tlsCipher });
-  }
-
-  private makeConnectionInfo(labelNames: string[]): Gauge<string> {
-    this.connectionInfoNames = labelNames;
-    return new Gauge({
-      name: 'authwatch_connection_info',
-      help: "A configured connection, its URL, deployment, auth type and configured labels; always 1. Join on connection to use the labels",
-      labelNames,
-      registers: [this.registry],
-    });
+    return out.join('');
   }
 }
 
-function setOrRemove(gauge: Gauge<'connection'>, connection: string, value: number | null): void {
-  if (value === null) gauge.remove({ connection });
-  else gauge.set({ connection }, value);
+function escapeLabel(value: string): string {
+  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
+}
+
+function escapeHelp(help: string): string {
+  return help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
 }

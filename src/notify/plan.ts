@@ -159,6 +159,27 @@ export function planEventNotification(
   }
 }
 
+/**
+ * An Alertmanager re-send of an open expiry incident (cert_expiring, token_expiring): the notice is re-sent every
+ * policy.alertmanagerResendMs while the certificate or token is not replaced, like an open auth incident, so
+ * Alertmanager never lets it expire (and the Prometheus rule twin it inhibits never notifies again). Slack gets the
+ * notice once. Keyed by the expiry and the slot's due time.
+ */
+export function planExpiryResend(
+  connection: string,
+  incident: { kind: 'cert_expiring' | 'token_expiring'; openedAt: string },
+  expiry: { at: string; daysLeft: number },
+  policy: IncidentPolicy,
+  now: string,
+  previousEvaluationAt: string | null,
+): PlannedNotification | null {
+  const slot = newSlot(incident.openedAt, policy.alertmanagerResendMs, now, previousEvaluationAt);
+  if (slot === null) return null;
+  const details = incident.kind === 'cert_expiring' ? { notAfter: expiry.at, daysLeft: expiry.daysLeft } : { expiresAt: expiry.at, daysLeft: expiry.daysLeft };
+  const notice = planEventNotification(connection, { kind: incident.kind, details }, { lastSuccessAt: null, changes: null })!;
+  return { ...notice, dedupeKey: `${notice.dedupeKey}|am-firing|${slotTime(incident.openedAt, policy.alertmanagerResendMs, slot)}`, channels: ['alertmanager'] };
+}
+
 /** What the daemon knows about the connection and its latest probe when it builds a planned notification. */
 export interface NotificationFacts {
   connection: NotifiedConnection;

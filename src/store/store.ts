@@ -220,6 +220,8 @@ export interface Store {
   markAttemptFailed(id: number, error: string, nextAttemptAt: Instant): void;
   markFailed(id: number, error: string, now: Instant): void;
   outboxCounts(): OutboxCounts;
+  /** Per channel, created_at of the oldest notification still pending; a channel with none is absent. */
+  outboxOldestPending(): Partial<Record<Channel, string>>;
   /** Deletes old probes in small transactions, yielding between them; stops early when `shouldContinue` says so. */
   pruneProbes(olderThan: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number>;
   pruneOutbox(olderThan: Instant): number;
@@ -523,6 +525,14 @@ export class SqliteStore implements Store {
       iso(now),
       id,
     ));
+  }
+
+  outboxOldestPending(): Partial<Record<Channel, string>> {
+    const rows = this.sql(`SELECT channel, min(created_at) AS oldest FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY channel`).all() as {
+      channel: Channel;
+      oldest: string;
+    }[];
+    return Object.fromEntries(rows.map((row) => [row.channel, row.oldest]));
   }
 
   outboxCounts(): OutboxCounts {

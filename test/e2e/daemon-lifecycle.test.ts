@@ -111,7 +111,7 @@ describe('authwatch run: lifecycle', () => {
 
     assert.equal(daemon.child.exitCode, null, 'the daemon must survive the failed reload');
     const afterFailure = await scrape(url);
-    assert.equal(valueOf(afterFailure.samples, 'authwatch_config_reload_success'), 0);
+    assert.equal(valueOf(afterFailure.samples, 'authwatch_config_last_reload_successful'), 0);
     assert.deepEqual(
       samplesOf(afterFailure.samples, 'authwatch_connection_info').map((sample) => sample.labels.connection),
       ['kept'],
@@ -122,7 +122,7 @@ describe('authwatch run: lifecycle', () => {
     daemon.signal('SIGHUP');
     await daemon.waitForLog((line) => line.msg === 'config reloaded', 15_000, 'the second reload');
     await daemon.waitForLog((line) => line.msg === 'probe' && line.connection === 'added', 15_000, 'the added connection probed');
-    assert.equal(valueOf((await scrape(url)).samples, 'authwatch_config_reload_success'), 1);
+    assert.equal(valueOf((await scrape(url)).samples, 'authwatch_config_last_reload_successful'), 1);
     assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
   });
 

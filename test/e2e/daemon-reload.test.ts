@@ -50,7 +50,7 @@ describe('authwatch run: SIGHUP reload', () => {
     assert.deepEqual(connectionsIn(samplesOf(initial.samples, 'authwatch_connection_info')), ['dropped', 'keep']);
     assert.ok(connectionsIn(initial.samples).includes('dropped'));
     const loadedAt = valueOf(initial.samples, 'authwatch_config_last_reload_timestamp_seconds')!;
-    const keepProbesBefore = valueOf(initial.samples, 'authwatch_probes_total', { connection: 'keep', outcome: 'ok' })!;
+    const keepProbedBefore = valueOf(initial.samples, 'authwatch_last_probe_timestamp_seconds', { connection: 'keep' })!;
 
     workspace.write({ connections: [entries.keep, entries.added] });
     daemon.signal('SIGHUP');
@@ -60,15 +60,16 @@ describe('authwatch run: SIGHUP reload', () => {
 
     const { samples, text } = await eventually(async () => {
       const scraped = await scrape(url);
-      return valueOf(scraped.samples, 'authwatch_auth_state', { connection: 'added', state: 'ok' }) === 1 ? scraped : null;
+      const keepProbedAgain = valueOf(scraped.samples, 'authwatch_last_probe_timestamp_seconds', { connection: 'keep' })! > keepProbedBefore;
+      return valueOf(scraped.samples, 'authwatch_auth_state', { connection: 'added', state: 'ok' }) === 1 && keepProbedAgain ? scraped : null;
     }, 10_000);
     assert.deepEqual(connectionsIn(samples), ['added', 'keep'], 'no series of the removed connection is left');
     assert.ok(!text.includes('"dropped"'), 'the removed connection appears nowhere in /metrics');
     assert.deepEqual(connectionsIn(samplesOf(samples, 'authwatch_connection_info')), ['added', 'keep']);
-    assert.ok(valueOf(samples, 'authwatch_probes_total', { connection: 'added', outcome: 'ok' })! >= 1);
-    assert.ok(valueOf(samples, 'authwatch_probes_total', { connection: 'keep', outcome: 'ok' })! >= keepProbesBefore, 'the kept connection keeps counting');
+    assert.equal(valueOf(samples, 'authwatch_probe_success', { connection: 'added' }), 1);
+    assert.ok(valueOf(samples, 'authwatch_last_probe_timestamp_seconds', { connection: 'keep' })! > keepProbedBefore, 'the kept connection keeps being probed');
     assert.equal(valueOf(samples, 'authwatch_auth_state', { connection: 'keep', state: 'ok' }), 1, 'the kept connection keeps its state');
-    assert.equal(valueOf(samples, 'authwatch_config_reload_success'), 1);
+    assert.equal(valueOf(samples, 'authwatch_config_last_reload_successful'), 1);
     assert.ok(valueOf(samples, 'authwatch_config_last_reload_timestamp_seconds')! > loadedAt);
 
     const api = await fetchJson<ConnectionView[]>(`${url}/api/v1/connections`);
@@ -102,7 +103,7 @@ describe('authwatch run: SIGHUP reload', () => {
     await daemon.waitForLog(() => probesOf('keep') >= keepSeen + 2 && probesOf('added') >= addedSeen + 2, 15_000, 'probes continuing on the old config');
 
     const { samples } = await scrape(url);
-    assert.equal(valueOf(samples, 'authwatch_config_reload_success'), 0);
+    assert.equal(valueOf(samples, 'authwatch_config_last_reload_successful'), 0);
     assert.equal(valueOf(samples, 'authwatch_config_last_reload_timestamp_seconds'), lastLoad, 'the config in force is still the one loaded before');
     assert.deepEqual(connectionsIn(samplesOf(samples, 'authwatch_connection_info')), ['added', 'keep']);
     assert.equal(daemon.child.exitCode, null, 'still running');

@@ -70,14 +70,14 @@ function readDatabase(path: string): DbSnapshot {
 function probeTotals(samples: Sample[]): Map<string, number> {
   const totals = new Map<string, number>();
   for (const sample of samplesOf(samples, 'authwatch_probes_total')) {
-    if (sample.value > 0) totals.set(`${sample.labels.connection}/${sample.labels.outcome}`, sample.value);
+    if (sample.value > 0) totals.set(sample.labels.outcome, sample.value);
   }
   return totals;
 }
 
 function rowTotals(probes: ProbeRow[]): Map<string, number> {
   const totals = new Map<string, number>();
-  for (const probe of probes) totals.set(`${probe.connection}/${probe.outcome}`, (totals.get(`${probe.connection}/${probe.outcome}`) ?? 0) + 1);
+  for (const probe of probes) totals.set(probe.outcome, (totals.get(probe.outcome) ?? 0) + 1);
   return totals;
 }
 
@@ -143,6 +143,7 @@ describe('authwatch run: states, agreement of every view, lockout safety, no sec
     const caFile = fixture.pki.caFile;
     workspace.write({
       alerting: { slack: { webhookUrl: { env: 'AUTHWATCH_E2E_SLACK' } } },
+      metrics: { detail: true },
       connections: [
         jiraConnection(fixture.jira, tenants.regresses, { name: 'regresses', auth: 'cloud-basic', secret: regressesSecret.ref, caFile }),
         jiraConnection(fixture.jira, tenants.neverWorked, { name: 'never-worked', auth: 'cloud-basic', secret: neverSecret.ref, caFile }),
@@ -193,7 +194,7 @@ describe('authwatch run: states, agreement of every view, lockout safety, no sec
       return stable ? { samples: second.samples, metricsText: second.text, db: rows } : null;
     }, 20_000, 50);
     seen.push({ what: '/metrics', text: metricsText });
-    assert.deepEqual(sorted(probeTotals(samples)), sorted(rowTotals(db.probes)), 'authwatch_probes_total equals the probe rows per connection and outcome');
+    assert.deepEqual(sorted(probeTotals(samples)), sorted(rowTotals(db.probes)), 'authwatch_probes_total equals the probe rows per outcome');
 
     const apiConnections = await fetchJson<ConnectionView[]>(`${url}/api/v1/connections`);
     seen.push({ what: '/api/v1/connections', text: JSON.stringify(apiConnections) });
@@ -213,9 +214,8 @@ describe('authwatch run: states, agreement of every view, lockout safety, no sec
       assert.equal(view.state, state, `${name}: API state`);
       assert.equal(statusRow.state, state, `${name}: status --json state`);
       for (const candidate of AUTH_STATES) {
-        assert.equal(valueOf(samples, 'authwatch_auth_state', { connection: name, state: candidate }), candidate === state ? 1 : 0, `${name}: authwatch_auth_state{state="${candidate}"}`);
+        assert.equal(valueOf(samples, 'authwatch_auth_state', { connection: name, state: candidate }), candidate === state ? 1 : undefined, `${name}: authwatch_auth_state{state="${candidate}"}`);
       }
-      assert.equal(valueOf(samples, 'authwatch_auth_regressed', { connection: name }), state === 'regressed' ? 1 : 0, `${name}: authwatch_auth_regressed`);
 
       const lastOutcome = samplesOf(samples, 'authwatch_last_outcome_info', { connection: name });
       assert.equal(lastOutcome.length, 1, `${name}: exactly one authwatch_last_outcome_info series`);
@@ -301,7 +301,8 @@ describe('authwatch run: states, agreement of every view, lockout safety, no sec
 
   it('promtool check metrics passes on the live /metrics output', async () => {
     const { text } = await scrape(url);
-    assert.ok(text.includes('authwatch_auth_regressed{connection="regresses"} 1'), 'the scrape is of the daemon in its final states');
+    assert.ok(text.includes('authwatch_auth_state{connection="regresses",state="regressed"} 1'), 'the scrape is of the daemon in its final states');
+    assert.ok(text.includes('authwatch_tls_cipher_info{connection="regresses"'), 'with metrics.detail, the detail series too');
     const result = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     if (result.error) assert.fail(`cannot run ${PROMTOOL}: install it with "apt-get install prometheus" or set PROMTOOL`);
     assert.equal(`${result.stdout}${result.stderr}`.trim(), '', 'promtool reports nothing');

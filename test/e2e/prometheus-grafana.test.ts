@@ -22,7 +22,7 @@ import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock } from '../support/slack-mock.js';
 import { freePort, instantQuery, rangeQuery, startPrometheus, type PromQueryResult } from '../support/deploy-servers.js';
-import { dashboardQueries, type GrafanaDashboard } from '../support/deploy-grafana.js';
+import { DEFAULT_QUERY_VARIABLES, dashboardQueries, type GrafanaDashboard } from '../support/deploy-grafana.js';
 import { repoPath, requireTool } from '../support/deploy-tools.js';
 
 const SHIPPED_CONFIG = readFileSync(repoPath('deploy/prometheus/prometheus.yml'), 'utf8');
@@ -164,8 +164,8 @@ connections:
 
     const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
     const loaded = rules.data.groups.flatMap((group) => group.rules);
-    const shipped = (parse(SHIPPED_RULES) as { groups: { rules: { alert: string }[] }[] }).groups.flatMap((group) => group.rules.map((rule) => rule.alert));
-    assert.deepEqual(loaded.map((rule) => rule.name), shipped);
+    const shipped = (parse(SHIPPED_RULES) as { groups: { rules: { alert?: string; record?: string }[] }[] }).groups.flatMap((group) => group.rules.map((rule) => rule.alert ?? rule.record));
+    assert.deepEqual(loaded.map((rule) => rule.name).sort(), shipped.sort());
 
     // The rules evaluate against the daemon's real series: the setup problem and the expiring token are pending
     // (their for: is minutes), and nothing has regressed.
@@ -180,7 +180,7 @@ connections:
 
   await t.test('a token revoked in Jira regresses that connection and AuthwatchAuthRegressed fires for it alone', async () => {
     // Prometheus has seen it authenticate (ok probes counting up) before the token is revoked.
-    await eventually(async () => samples(await query(`increase(authwatch_probes_total{connection="${CLOUD_REGRESSING}", outcome="ok"}[1m]) > 0`)).length > 0, 15_000);
+    await eventually(async () => samples(await query(`authwatch_last_outcome_info{connection="${CLOUD_REGRESSING}", outcome="ok"}`)).length > 0, 15_000);
     fixture.jira.setCredentials(regressingTenant, { apiToken: generateApiToken() });
     await daemon.waitForLog((line) => line.msg === 'state changed' && line.connection === CLOUD_REGRESSING && line.to === 'regressed', 30_000, 'the regression');
 
@@ -207,7 +207,7 @@ connections:
   });
 
   await t.test('every query of every dashboard panel returns data, and the panels show the regression', async () => {
-    const queries = dashboardQueries(DASHBOARD);
+    const queries = dashboardQueries(DASHBOARD, { ...DEFAULT_QUERY_VARIABLES, connection: CLOUD_REGRESSING });
     assert.ok(queries.length >= 20, `only ${queries.length} queries found in the dashboard`);
     // Grafana runs a table/stat/bar gauge target marked instant as an instant query and a time series as a range
     // query over the dashboard's time range: here, from the start of the scenario to now.
@@ -227,14 +227,24 @@ connections:
     };
     const last = (sample: Sample) => Number(sample.value?.[1] ?? sample.values?.at(-1)?.[1]);
 
-    // State timeline: ok 1, failing 3, regressed 4 (its value mappings).
+    // State timeline of the picked connection: regressed is 4 (its value mappings).
     const timeline = Object.fromEntries(resultOf('Auth state over time').map((s) => [s.metric.connection, last(s)]));
-    assert.deepEqual(timeline, { [CLOUD_REGRESSING]: 4, [CLOUD_EXPIRING]: 1, [DC_OK]: 1, [DC_NEVER]: 3 });
-    // The current-state table names the regressed connection and why.
-    assert.ok(resultOf('Current state per connection', 'A').some((s) => s.metric.connection === CLOUD_REGRESSING && s.metric.state === 'regressed'));
-    assert.ok(resultOf('Current state per connection', 'B').some((s) => s.metric.connection === CLOUD_REGRESSING && s.metric.outcome === 'basic_auth_rejected'));
+    assert.deepEqual(timeline, { [CLOUD_REGRESSING]: 4 });
+    // The problems table names the regressed connection first, and why; then the one that never worked.
+    const problems = resultOf('Problems now').map((s) => [s.metric.connection, s.metric.state, s.metric.outcome, last(s)]);
+    assert.deepEqual(problems.sort((a, b) => Number(b[3]) - Number(a[3])), [
+      [CLOUD_REGRESSING, 'regressed', 'basic_auth_rejected', 4],
+      [DC_NEVER, 'failing', 'auth_rejected', 3],
+    ]);
+    // The count per state comes from a recording rule, a rule evaluation behind the series.
+    const countQuery = queries.find((q) => q.panel === 'Connections by state')!.query;
+    const counts = await eventually(async () => {
+      const current = Object.fromEntries(samples(await query(countQuery)).map((s) => [s.metric.state, last(s)]));
+      return current.regressed === 1 ? current : null;
+    }, 10_000);
+    assert.deepEqual(counts, { ok: 2, regressed: 1, failing: 1 });
     // Outcomes in the range: the regressing connection was ok, then rejected.
-    const outcomes = resultOf('Outcomes per connection in the time range').filter((s) => s.metric.connection === CLOUD_REGRESSING).map((s) => s.metric.outcome);
+    const outcomes = resultOf('Last outcome over time').map((s) => s.metric.outcome);
     assert.deepEqual(outcomes.sort(), ['basic_auth_rejected', 'ok']);
     // Token expiry: only the connection with auth.expiresAt, a few days ahead.
     const tokens = resultOf('Token expiry');
@@ -246,7 +256,7 @@ connections:
     assert.ok(series('delivered')?.values?.some(([, value]) => Number(value) > 0), JSON.stringify(notifications));
     assert.ok(series('failed')?.values?.every(([, value]) => Number(value) === 0), JSON.stringify(notifications));
     // Time since last success: every connection that ever authenticated, not the one that never did.
-    assert.deepEqual(resultOf('Time since last success').map((s) => s.metric.connection).sort(), [CLOUD_REGRESSING, CLOUD_EXPIRING, DC_OK].sort());
+    assert.deepEqual(resultOf('Longest without a success').map((s) => s.metric.connection).sort(), [CLOUD_REGRESSING, CLOUD_EXPIRING, DC_OK].sort());
   });
 
   await t.test('no secret reaches Prometheus: not in any series, target or alert', async () => {

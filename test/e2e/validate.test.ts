@@ -192,7 +192,7 @@ describe('schema, version and unknown commands', () => {
     assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
     assert.equal(schema.type, 'object');
     assert.equal(schema.additionalProperties, false);
-    assert.deepEqual(Object.keys(schema.properties).sort(), ['alerting', 'connections', 'defaults', 'server', 'storage']);
+    assert.deepEqual(Object.keys(schema.properties).sort(), ['alerting', 'connections', 'defaults', 'metrics', 'server', 'storage']);
     assertWellFormed(schema, '#');
 
     const connection = schema.properties.connections.items as Schema;

@@ -15,7 +15,9 @@ const configText = readFileSync(join(DIR, 'alertmanager.yml'), 'utf8');
 const templateText = readFileSync(join(DIR, 'authwatch.tmpl'), 'utf8');
 const ruleAlertNames = (
   parse(readFileSync(repoPath('deploy/prometheus/rules/authwatch.rules.yml'), 'utf8')) as { groups: { rules: { alert: string; labels: Record<string, string> }[] }[] }
-).groups.flatMap((group) => group.rules);
+)
+  .groups.flatMap((group) => group.rules)
+  .filter((rule) => rule.alert !== undefined);
 
 async function receiverFor(labels: Record<string, string>): Promise<string> {
   const amtool = requireTool('amtool');
@@ -161,4 +163,43 @@ test("authwatch's own alert shows its remediation and dashboard, and silences th
   await waitFor('the rule alert to be inhibited', async () => ((await ruleAlertState())?.inhibitedBy.length ?? 0) > 0);
   assert.equal((await ruleAlertState())?.state, 'suppressed');
   assert.equal(posts.length, 1, 'no second Slack message for the same incident');
+});
+
+test("the template uses no `title` (unsafe on Alertmanager 0.25), and many groups rendered at once all read right", async (t) => {
+  assert.doesNotMatch(templateText.replace(/\{\{\/\*[\s\S]*?\*\/\}\}/g, ''), /\|\s*title\b|\{\{-?\s*title\s/, 'no title function outside comments');
+  const { posts, push, waitFor } = await startSlackAndAlertmanager(t);
+  const connections = Array.from({ length: 30 }, (_, i) => `integration-${i}`);
+  await Promise.all(
+    connections.map((connection, i) =>
+      push({
+        labels: { alertname: 'AuthwatchUnreachable', severity: i % 2 ? 'warning' : 'critical', source: 'authwatch', connection, instance: '127.0.0.1:9477', job: 'authwatch' },
+        annotations: { summary: `Jira is unreachable for ${connection}`, description: 'd' },
+      }),
+    ),
+  );
+  await waitFor('a Slack post per group', () => posts.length >= connections.length);
+  for (const post of posts) {
+    const [attachment] = post.body.attachments;
+    const connection = /unreachable for (\S+)/.exec(attachment.text)?.[1] ?? '';
+    const index = connections.indexOf(connection);
+    assert.ok(index >= 0, attachment.text);
+    assert.ok(attachment.text.startsWith(`*${index % 2 ? 'Warning' : 'Critical'}:* Jira is unreachable for ${connection}\n`), attachment.text);
+  }
+});
+
+test('AuthwatchDown of one instance silences only that instance\'s alerts, never another replica\'s', async (t) => {
+  const { alertmanager, push, waitFor } = await startSlackAndAlertmanager(t);
+  const regressed = (instance: string) => ({
+    labels: { ...RULE_ALERT.labels, instance },
+    annotations: RULE_ALERT.annotations,
+  });
+  await push(regressed('replica-a:9477'));
+  await push(regressed('replica-b:9477'));
+  await push({ labels: { alertname: 'AuthwatchDown', severity: 'critical', source: 'authwatch', instance: 'replica-a:9477', job: 'authwatch' }, annotations: { summary: 'down', description: 'd' } });
+  const states = async () => {
+    const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as { labels: Record<string, string>; status: { state: string } }[];
+    return Object.fromEntries(alerts.filter((alert) => alert.labels.alertname === 'AuthwatchAuthRegressed').map((alert) => [alert.labels.instance, alert.status.state]));
+  };
+  await waitFor('replica a to be inhibited', async () => (await states())['replica-a:9477'] === 'suppressed');
+  assert.deepEqual(await states(), { 'replica-a:9477': 'suppressed', 'replica-b:9477': 'active' });
 });

@@ -9,13 +9,14 @@ import { parse } from 'yaml';
 import { repoPath } from '../support/deploy-tools.js';
 import { startPrometheus } from '../support/deploy-servers.js';
 import { allPanels, dashboardQueries, substituteVariables, type GrafanaDashboard } from '../support/deploy-grafana.js';
-import { specShapedExposition, unknownMetricNames } from '../support/deploy-metrics.js';
+import { metricsStandIn, unknownMetricNames } from '../support/deploy-metrics.js';
 
 const dashboard = JSON.parse(readFileSync(repoPath('grafana/dashboards/authwatch.json'), 'utf8')) as GrafanaDashboard;
 const queries = dashboardQueries(dashboard);
 const STANDARD_PANEL_TYPES = new Set(['row', 'stat', 'table', 'timeseries', 'state-timeline', 'bargauge', 'gauge', 'text', 'status-history', 'barchart']);
-/** Metrics without a connection label (SPEC section 9). */
-const INSTANCE_METRICS = /^authwatch_(build_info|notifications_total|outbox_pending|config_\w+|probe_start_delay_seconds_\w+)$/;
+/** Metrics without a connection label. */
+const INSTANCE_METRICS = /^authwatch_(build_info|notifications_total|outbox_\w+|config_\w+|probes_total|probe_start_delay_seconds_\w+|probe_phase_seconds_\w+)$/;
+const RULES = readFileSync(repoPath('deploy/prometheus/rules/authwatch.rules.yml'), 'utf8');
 
 test('the dashboard picks its Prometheus and connections through variables', () => {
   const [datasource, connection] = dashboard.templating.list;
@@ -26,9 +27,9 @@ test('the dashboard picks its Prometheus and connections through variables', () 
   assert.equal(connection.type, 'query');
   assert.equal(connection.definition, 'label_values(authwatch_connection_info, connection)');
   assert.deepEqual(connection.datasource, { type: 'prometheus', uid: '${datasource}' });
-  assert.equal(connection.multi, true);
-  assert.equal(connection.includeAll, true);
-  assert.equal(connection.allValue, '.*');
+  // One connection at a time: "All" would make every drill-down panel 10,000 series wide.
+  assert.equal(connection.multi, false);
+  assert.equal(connection.includeAll, false);
   assert.equal(dashboard.uid, 'authwatch', 'SPEC section 2 links to /d/authwatch (alerting.dashboardUrl)');
 });
 
@@ -54,26 +55,40 @@ test('every panel is a standard type on the ${datasource} variable, with a uniqu
   }
 });
 
+test('the dashboard opens on what is broken now, then drills into one connection', () => {
+  const first = allPanels(dashboard).filter((panel) => panel.type !== 'row' && panel.gridPos.y < 6);
+  assert.ok(first.some((panel) => panel.title === 'Connections by state'), 'a count per state at the top');
+  assert.ok(first.some((panel) => /topk\(/.test(panel.targets?.[0]?.expr ?? '') && panel.title.startsWith('Slowest')), 'top-k slowest at the top');
+  const problems = allPanels(dashboard).find((panel) => panel.title === 'Problems now');
+  assert.ok(problems && problems.gridPos.y < 14, 'the problems table right below');
+  const drill = allPanels(dashboard).find((panel) => panel.type === 'row' && panel.title.includes('$connection'));
+  assert.ok(drill && drill.gridPos.y > problems.gridPos.y, 'the one-connection rows come after the overview');
+});
+
 test('the dashboard shows what SPEC section 12 lists', () => {
   const panelsUsing = (metric: string, type?: string) => queries.filter((q) => q.expr.includes(metric) && (!type || q.panelType === type));
   assert.ok(panelsUsing('authwatch_auth_state', 'state-timeline').length, 'state timeline');
   assert.ok(panelsUsing('authwatch_auth_state', 'table').length, 'current state per connection');
   assert.ok(panelsUsing('authwatch_probes_total').some((q) => /by \(outcome\)/.test(q.expr)), 'outcomes over time');
-  assert.ok(panelsUsing('authwatch_probe_duration_seconds').some((q) => q.expr.includes('phase')), 'latency by phase');
+  assert.ok(panelsUsing('authwatch_probe_phase_seconds_bucket').some((q) => q.expr.includes('phase')), 'latency by phase');
   assert.ok(panelsUsing('authwatch_tls_version_info', 'table').length, 'TLS version per connection');
-  assert.ok(panelsUsing('authwatch_tls_cert_not_after_timestamp_seconds', 'table').length, 'certificate expiry table');
+  assert.ok(panelsUsing('authwatch_tls_chain_earliest_not_after_timestamp_seconds', 'table').length, 'certificate expiry table');
   assert.ok(panelsUsing('authwatch_token_expiry_timestamp_seconds', 'table').length, 'token expiry table');
   assert.ok(panelsUsing('authwatch_last_success_timestamp_seconds').length, 'last success age');
   assert.ok(panelsUsing('authwatch_probe_start_delay_seconds_bucket').length, 'probe start delay');
 });
 
-test('every query uses only SPEC section 9 metrics and follows the connection picker', () => {
+test('every query uses only known metrics, and is bounded: one picked connection, or an aggregation over all', () => {
   for (const q of queries) {
     assert.deepEqual(unknownMetricNames(q.expr), [], `${q.panel} ${q.refId}: ${q.expr}`);
+    const overview = /^(topk|bottomk)\(\d+,|^(count|sum) by \(\w+\)|^(count|sum)\(/.test(q.expr);
     for (const name of q.expr.match(/\bauthwatch_\w+/g) ?? []) {
-      if (INSTANCE_METRICS.test(name)) continue;
-      assert.match(q.expr, new RegExp(`${name}\\{[^}]*connection=~"\\$connection"`), `${q.panel} ${q.refId}: ${name} ignores $connection`);
+      if (INSTANCE_METRICS.test(name) || overview) continue;
+      assert.match(q.expr, new RegExp(`${name}\\{[^}]*connection="\\$connection"`), `${q.panel} ${q.refId}: ${name} is neither aggregated nor narrowed to $connection`);
     }
+  }
+  for (const panel of allPanels(dashboard).filter((p) => p.type === 'timeseries' || p.type === 'state-timeline')) {
+    assert.ok((panel.maxDataPoints ?? Infinity) <= 500, `${panel.title}: maxDataPoints bounds the points`);
   }
 });
 
@@ -83,12 +98,14 @@ test('variables are substituted as Grafana does, and a misspelt one is caught', 
   assert.throws(() => substituteVariables('x{c=~"$conection"}', { connection: '.*' }), /unknown dashboard variable \$conection/);
 });
 
-test('a real Prometheus accepts every dashboard query, and every query returns data from SPEC-shaped series', async (t) => {
-  // Stand-in for a running authwatch: metrics shaped as SPEC section 9, counters advancing on every scrape.
-  let scrapes = 0;
+test('a real Prometheus with the shipped rules accepts every dashboard query, and every query returns data from authwatch metrics', async (t) => {
+  // Stand-in for a running authwatch: src/metrics' own output, a probe of each connection recorded per scrape.
+  const standIn = metricsStandIn();
   const exporter = createServer((_request, response) => {
-    response.setHeader('content-type', 'text/plain; version=0.0.4');
-    response.end(specShapedExposition(scrapes++, Math.floor(Date.now() / 1000)));
+    void standIn.scrape().then((text) => {
+      response.setHeader('content-type', standIn.contentType);
+      response.end(text);
+    });
   });
   exporter.listen(0, '127.0.0.1');
   await once(exporter, 'listening');
@@ -96,7 +113,8 @@ test('a real Prometheus accepts every dashboard query, and every query returns d
   const target = `127.0.0.1:${(exporter.address() as { port: number }).port}`;
 
   const prometheus = await startPrometheus({
-    configYaml: `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: authwatch\n    static_configs: [{ targets: ['${target}'] }]\n`,
+    configYaml: `global: { scrape_interval: 1s, evaluation_interval: 1s }\nrule_files: [authwatch.rules.yml]\nscrape_configs:\n  - job_name: authwatch\n    static_configs: [{ targets: ['${target}'] }]\n`,
+    files: { 'authwatch.rules.yml': RULES },
   });
   t.after(() => prometheus.stop());
 
@@ -129,10 +147,9 @@ test('a real Prometheus accepts every dashboard query, and every query returns d
   const states = await prometheus.query(timeline.query);
   const valueOf = (result: typeof states, connection: string) =>
     (result.data?.result as { metric: Record<string, string>; value: [number, string] }[]).find((s) => s.metric.connection === connection)?.value[1];
-  assert.equal(valueOf(states, 'cloud-ok'), '1', 'ok is 1 in the timeline');
   assert.equal(valueOf(states, 'dc-regressed'), '4', 'regressed is 4 in the timeline');
-  const picked = await prometheus.query(substituteVariables(timeline.expr, { connection: 'dc-regressed' }));
-  assert.deepEqual((picked.data?.result as { metric: Record<string, string> }[]).map((s) => s.metric.connection), ['dc-regressed']);
+  const picked = await prometheus.query(substituteVariables(timeline.expr, { connection: 'cloud-ok' }));
+  assert.deepEqual((picked.data?.result as { metric: Record<string, string> }[]).map((s) => s.metric.connection), ['cloud-ok']);
 });
 
 test('the provisioning files point Grafana at Prometheus and at the dashboard folder docs/install.md uses', () => {

@@ -24,21 +24,26 @@ const REQUIRED_ALERTS = [
   'AuthwatchDown',
 ];
 
+/** What issue #11 adds: a dead daemon, a stuck scheduler or outbox, a crash loop, and the critical expiry tier. */
+const OPERATIONAL_ALERTS = ['AuthwatchSchedulerLagging', 'AuthwatchCrashLooping', 'AuthwatchOutboxStuck', 'AuthwatchCertExpiryCritical', 'AuthwatchTokenExpiryCritical'];
+
 interface AlertRule {
   alert: string;
   expr: string;
   for?: string;
+  keep_firing_for?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
-const rules: AlertRule[] = (parse(readFileSync(`${DIR}/${RULES}`, 'utf8')) as { groups: { rules: AlertRule[] }[] }).groups.flatMap((group) => group.rules);
+const allRules = (parse(readFileSync(`${DIR}/${RULES}`, 'utf8')) as { groups: { rules: (AlertRule | { record: string; expr: string })[] }[] }).groups.flatMap((group) => group.rules);
+const rules = allRules.filter((rule): rule is AlertRule => 'alert' in rule);
 
 test('promtool check config accepts prometheus.yml and finds the rule file beside it', async () => {
   const promtool = requireTool('promtool');
   const result = await runTool(promtool, ['check', 'config', 'prometheus.yml'], { cwd: DIR });
   assert.equal(result.code, 0, describeRun(result));
   assert.match(result.stdout, /SUCCESS: 1 rule files found/);
-  assert.match(result.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
+  assert.match(result.stdout, new RegExp(`SUCCESS: ${allRules.length} rules found`));
 });
 
 test("prometheus.yml scrapes authwatch's default listen address as job authwatch", () => {
@@ -56,7 +61,7 @@ test('promtool check rules accepts the alert rules', async () => {
   const promtool = requireTool('promtool');
   const result = await runTool(promtool, ['check', 'rules', RULES], { cwd: DIR });
   assert.equal(result.code, 0, describeRun(result));
-  assert.match(result.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
+  assert.match(result.stdout, new RegExp(`SUCCESS: ${allRules.length} rules found`));
 });
 
 test('promtool test rules passes the unit tests of every alert', async () => {
@@ -68,7 +73,7 @@ test('promtool test rules passes the unit tests of every alert', async () => {
 
 test('every alert SPEC section 12 names exists, carries severity and source labels, a for: and annotations', () => {
   const names = rules.map((rule) => rule.alert);
-  for (const required of REQUIRED_ALERTS) assert.ok(names.includes(required), `missing alert ${required}`);
+  for (const required of [...REQUIRED_ALERTS, ...OPERATIONAL_ALERTS]) assert.ok(names.includes(required), `missing alert ${required}`);
   for (const rule of rules) {
     assert.match(rule.labels?.severity ?? '', /^(critical|warning)$/, `${rule.alert}: severity`);
     assert.equal(rule.labels?.source, 'authwatch', `${rule.alert}: source="authwatch" (deploy/alertmanager routes on it)`);
@@ -85,5 +90,24 @@ test('the unit tests show each alert firing and not firing', () => {
     const own = cases.filter((c) => c.alertname === rule.alert);
     assert.ok(own.some((c) => c.exp_alerts.length > 0), `${rule.alert} is never tested firing`);
     assert.ok(own.some((c) => c.exp_alerts.length === 0), `${rule.alert} is never tested not firing`);
+  }
+});
+
+test('no alert computed from authwatch\'s own series resolves the moment authwatch dies: each has keep_firing_for', () => {
+  for (const rule of rules) {
+    if (/^\s*up\{/.test(rule.expr)) continue;
+    assert.match(rule.keep_firing_for ?? '', /^\d+m$/, `${rule.alert}: keep_firing_for`);
+  }
+  const down = rules.find((rule) => rule.alert === 'AuthwatchDown');
+  assert.equal(down?.for, '1m', 'AuthwatchDown fires after a minute, not five');
+  assert.match(down?.expr ?? '', /absent\(up\{job=~"authwatch"\}\)/);
+});
+
+test('every alert links its own section of docs/alerts.md as runbook_url', () => {
+  const doc = readFileSync(repoPath('docs/alerts.md'), 'utf8');
+  const anchors = new Set([...doc.matchAll(/^## (\S+)$/gm)].map((match) => match[1].toLowerCase()));
+  for (const rule of rules) {
+    assert.equal(rule.annotations?.runbook_url, `docs/alerts.md#${rule.alert.toLowerCase()}`, rule.alert);
+    assert.ok(anchors.has(rule.alert.toLowerCase()), `docs/alerts.md has a section "## ${rule.alert}"`);
   }
 });

@@ -316,6 +316,8 @@ test('the outbox: a notification cannot be enqueued twice; retries, delivery and
   store.markFailed(tests[0]!, 'HTTP 404 no_service', at(11));
   assert.deepEqual(store.outboxCounts(), { slack: { pending: 1, delivered: 1, failed: 1 }, alertmanager: { pending: 1, delivered: 0, failed: 0 } });
   assert.deepEqual(store.pendingOutbox(at(20)).map((i) => i.id), [am, tests[1]]);
+  // The oldest still pending per channel (the outbox-age metric): delivered and failed rows do not count.
+  assert.deepEqual(store.outboxOldestPending(), { slack: at(1), alertmanager: at(1) });
 
   assert.equal(store.pruneOutbox(at(60)), 2, 'delivered and failed rows go, pending ones stay');
   assert.equal(store.outboxCounts().slack.pending, 1);

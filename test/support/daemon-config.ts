@@ -17,6 +17,8 @@ export interface DaemonConfigSpec {
   /** Default 127.0.0.1:0 (a free port, announced in the "authwatch started" log line). */
   listen?: string;
   retention?: string;
+  /** The config's `metrics` section, e.g. { detail: true }. */
+  metrics?: Record<string, unknown>;
 }
 
 export interface DaemonWorkspace {
@@ -36,6 +38,7 @@ export function configYaml(spec: DaemonConfigSpec, dbPath: string): string {
     storage: { path: dbPath, ...(spec.retention ? { retention: spec.retention } : {}) },
     defaults: { schedule: EVERY_SECOND, timeout: '5s', failureThreshold: 2, ...spec.defaults },
     ...(spec.alerting ? { alerting: spec.alerting } : {}),
+    ...(spec.metrics ? { metrics: spec.metrics } : {}),
     connections: spec.connections,
   };
   return stringify(document);

@@ -14,6 +14,8 @@ export interface GrafanaPanel {
   id: number;
   type: string;
   title: string;
+  maxDataPoints?: number;
+  interval?: string;
   datasource?: { type?: string; uid?: string };
   targets?: GrafanaTarget[];
   panels?: GrafanaPanel[];
@@ -50,11 +52,11 @@ export interface DashboardQuery {
 }
 
 /**
- * What Grafana puts in place of the variables for a query: `connection` is the "All" value (`.*`), the interval
- * macros use a 30 s scrape interval over the last hour.
+ * What Grafana puts in place of the variables for a query: `connection` is the connection picked for the drill-down
+ * rows (pass your own), the interval macros use a 30 s scrape interval over the last hour.
  */
 export const DEFAULT_QUERY_VARIABLES: Readonly<Record<string, string>> = {
-  connection: '.*',
+  connection: 'dc-regressed',
   __rate_interval: '2m',
   __interval: '30s',
   __interval_ms: '30000',
@@ -92,4 +94,21 @@ export function dashboardQueries(dashboard: GrafanaDashboard, variables: Readonl
         query: substituteVariables(target.expr!, variables),
       })),
   );
+}
+
+/**
+ * Grafana's step for a range query of a panel (its interval calculation): the time range divided by the panel's
+ * maxDataPoints (by default the panel's width in pixels), never finer than the panel's minimum interval. Grafana
+ * then rounds to a "nice" interval near it; rounding up here keeps the point count an upper bound.
+ */
+export function grafanaStepSeconds(panel: Pick<GrafanaPanel, 'maxDataPoints' | 'interval'>, rangeSeconds: number, panelWidthPx = 1920): number {
+  const maxDataPoints = panel.maxDataPoints ?? panelWidthPx;
+  const minimum = panel.interval ? durationSeconds(panel.interval) : 1;
+  return Math.max(Math.ceil(rangeSeconds / maxDataPoints), minimum);
+}
+
+function durationSeconds(text: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(text);
+  if (!match) throw new Error(`unsupported interval ${text}`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'];
 }

@@ -1,5 +1,6 @@
-// The metric contract of SPEC section 9, as the alert rules and the dashboard may use it: a typo in a
-// metric name is valid PromQL that silently matches nothing, so the shipped files are checked against this list.
+// authwatch's metric names (docs/behaviour.md "Metrics"), as the alert rules and the dashboard may use them: a typo
+// in a metric name is valid PromQL that silently matches nothing, so the shipped files are checked against this list.
+import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 
 export const SPEC_METRICS = [
   'authwatch_build_info',
@@ -8,12 +9,13 @@ export const SPEC_METRICS = [
   'authwatch_probes_total',
   'authwatch_last_outcome_info',
   'authwatch_auth_state',
-  'authwatch_auth_regressed',
   'authwatch_consecutive_failures',
   'authwatch_http_status_code',
   'authwatch_probe_duration_seconds',
+  'authwatch_probe_phase_duration_seconds',
   'authwatch_last_probe_timestamp_seconds',
   'authwatch_last_success_timestamp_seconds',
+  'authwatch_probe_next_due_timestamp_seconds',
   'authwatch_tls_version_info',
   'authwatch_tls_cipher_info',
   'authwatch_tls_cert_not_after_timestamp_seconds',
@@ -21,7 +23,8 @@ export const SPEC_METRICS = [
   'authwatch_token_expiry_timestamp_seconds',
   'authwatch_notifications_total',
   'authwatch_outbox_pending',
-  'authwatch_config_reload_success',
+  'authwatch_outbox_oldest_pending_age_seconds',
+  'authwatch_config_last_reload_successful',
   'authwatch_config_last_reload_timestamp_seconds',
   // Storage health (docs/reliability.md).
   'authwatch_storage_up',
@@ -30,14 +33,11 @@ export const SPEC_METRICS = [
 ] as const;
 
 /** Histograms expose these series names. */
-const HISTOGRAMS = ['authwatch_probe_start_delay_seconds'];
+const HISTOGRAMS = ['authwatch_probe_start_delay_seconds', 'authwatch_probe_phase_seconds'];
 const HISTOGRAM_SERIES = HISTOGRAMS.flatMap((name) => [`${name}_bucket`, `${name}_sum`, `${name}_count`]);
 
 export const SPEC_SERIES_NAMES: ReadonlySet<string> = new Set<string>([...SPEC_METRICS, ...HISTOGRAM_SERIES]);
 
-/** SPEC section 9 label values. */
-export const AUTH_STATES = ['unknown', 'ok', 'failing', 'regressed', 'unreachable'] as const;
-export const PROBE_PHASES = ['dns', 'connect', 'tls', 'request', 'first_byte', 'download', 'total'] as const;
 
 /** Every authwatch_* name mentioned in a text (PromQL, YAML, JSON), in order of first appearance. */
 export function authwatchNamesIn(text: string): string[] {
@@ -53,61 +53,57 @@ export function unknownMetricNames(text: string, { prose = false } = {}): string
 }
 
 /**
- * Exposition text shaped like SPEC section 9 for two connections (one healthy on TLS 1.3, one regressed on
- * TLS 1.1 with a token expiry), standing in for a running authwatch when checking that dashboard queries select
- * series with the labels the contract defines. `scrape` (0, 1, 2, ...) advances the counters and the histogram.
+ * The real /metrics text of authwatch's metrics (src/metrics) for two connections — one healthy on TLS 1.3, one
+ * regressed on TLS 1.1 with a token expiring in 3 days — standing in for a running daemon when checking that the
+ * dashboard's queries select data. Call scrape() on every scrape: each one records another probe of each.
  */
-export function specShapedExposition(scrape: number, nowSeconds: number): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: string, samples: [labels: string, value: number][]) => {
-    lines.push(`# HELP ${name} ${name.replace(/_/g, ' ')}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels ? `{${labels}}` : ''} ${value}`);
+export function metricsStandIn(): { scrape(): Promise<string>; contentType: string } {
+  const metrics = new AuthwatchMetrics({ schedulePeriodSeconds: () => 60 });
+  const nowSeconds = () => Date.now() / 1000;
+  const base = { deployment: 'cloud' as const, tokenExpiresAt: null };
+  metrics.setConnections([
+    { ...base, name: 'cloud-ok', url: 'https://acme.atlassian.net', auth: { type: 'basic' }, labels: { team: 'crm' } },
+    {
+      ...base,
+      name: 'dc-regressed',
+      url: 'https://jira.acme.internal',
+      deployment: 'datacenter',
+      auth: { type: 'bearer' },
+      labels: { team: 'devtools' },
+      tokenExpiresAt: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+    },
+  ]);
+  metrics.setChannels(['slack', 'alertmanager']);
+  metrics.configReloaded(true);
+  const tls = (protocol: string, daysLeft: number) => ({
+    protocol,
+    cipher: 'ECDHE-RSA-AES128-GCM-SHA256',
+    subject: 'CN=jira',
+    issuer: 'CN=ca',
+    sans: [],
+    serial: '01',
+    fingerprint256: 'AA',
+    notBefore: new Date(Date.now() - 86_400_000).toISOString(),
+    notAfter: new Date(Date.now() + daysLeft * 86_400_000).toISOString(),
+    chainEarliestNotAfter: new Date(Date.now() + daysLeft * 86_400_000).toISOString(),
+    authorized: true,
+    authorizationError: null,
+  });
+  const timings = { dns: 0.002, connect: 0.01, tls: 0.03, request: 0.001, first_byte: 0.2, download: 0.001, total: 0.244 };
+  let scrapes = 0;
+  return {
+    contentType: metrics.contentType,
+    async scrape() {
+      const at = new Date().toISOString();
+      metrics.recordProbe('cloud-ok', { outcome: 'ok', httpStatus: 200, timings, at, tls: tls('TLSv1.3', 90) });
+      metrics.recordState('cloud-ok', { state: 'ok', consecutiveFailures: 0, lastSuccessAt: at });
+      metrics.recordProbe('dc-regressed', { outcome: scrapes < 2 ? 'ok' : 'auth_rejected', httpStatus: scrapes < 2 ? 200 : 401, timings, at, tls: tls('TLSv1.1', 5) });
+      metrics.recordState('dc-regressed', scrapes < 2 ? { state: 'ok', consecutiveFailures: 0, lastSuccessAt: at } : { state: 'regressed', consecutiveFailures: scrapes, lastSuccessAt: new Date(nowSeconds() * 1000 - 7_200_000).toISOString() });
+      metrics.observeStartDelay(0.02 * (scrapes % 5));
+      metrics.notification('slack', 'delivered');
+      metrics.setOutboxPending('alertmanager', 1, new Date(Date.now() - 30_000));
+      scrapes += 1;
+      return metrics.render();
+    },
   };
-  const ok = 'connection="cloud-ok"';
-  const bad = 'connection="dc-regressed"';
-  metric('authwatch_build_info', 'gauge', [['version="0.1.0",node_version="v20.20.0"', 1]]);
-  metric('authwatch_connection_info', 'gauge', [
-    [`${ok},url="https://acme.atlassian.net",deployment="cloud",auth_type="basic",team="crm"`, 1],
-    [`${bad},url="https://jira.acme.internal",deployment="datacenter",auth_type="bearer",team="devtools"`, 1],
-  ]);
-  metric('authwatch_probe_success', 'gauge', [[ok, 1], [bad, 0]]);
-  metric('authwatch_probes_total', 'counter', [
-    [`${ok},outcome="ok"`, 10 + scrape],
-    [`${bad},outcome="ok"`, 5],
-    [`${bad},outcome="auth_rejected"`, 2 + scrape],
-  ]);
-  metric('authwatch_last_outcome_info', 'gauge', [[`${ok},outcome="ok",class="ok"`, 1], [`${bad},outcome="auth_rejected",class="auth"`, 1]]);
-  metric('authwatch_auth_state', 'gauge', [
-    ...AUTH_STATES.map((state): [string, number] => [`${ok},state="${state}"`, state === 'ok' ? 1 : 0]),
-    ...AUTH_STATES.map((state): [string, number] => [`${bad},state="${state}"`, state === 'regressed' ? 1 : 0]),
-  ]);
-  metric('authwatch_auth_regressed', 'gauge', [[ok, 0], [bad, 1]]);
-  metric('authwatch_consecutive_failures', 'gauge', [[ok, 0], [bad, 2 + scrape]]);
-  metric('authwatch_http_status_code', 'gauge', [[ok, 200], [bad, 401]]);
-  metric('authwatch_probe_duration_seconds', 'gauge', [
-    ...PROBE_PHASES.map((phase, i): [string, number] => [`${ok},phase="${phase}"`, 0.01 * (i + 1)]),
-    ...PROBE_PHASES.map((phase, i): [string, number] => [`${bad},phase="${phase}"`, 0.02 * (i + 1)]),
-  ]);
-  metric('authwatch_last_probe_timestamp_seconds', 'gauge', [[ok, nowSeconds], [bad, nowSeconds]]);
-  metric('authwatch_last_success_timestamp_seconds', 'gauge', [[ok, nowSeconds], [bad, nowSeconds - 7200]]);
-  metric('authwatch_tls_version_info', 'gauge', [[`${ok},version="TLSv1.3"`, 1], [`${bad},version="TLSv1.1"`, 1]]);
-  metric('authwatch_tls_cipher_info', 'gauge', [[`${ok},cipher="TLS_AES_128_GCM_SHA256"`, 1], [`${bad},cipher="ECDHE-RSA-AES128-SHA"`, 1]]);
-  metric('authwatch_tls_cert_not_after_timestamp_seconds', 'gauge', [[ok, nowSeconds + 90 * 86400], [bad, nowSeconds + 10 * 86400]]);
-  metric('authwatch_tls_chain_earliest_not_after_timestamp_seconds', 'gauge', [[ok, nowSeconds + 90 * 86400], [bad, nowSeconds + 5 * 86400]]);
-  metric('authwatch_token_expiry_timestamp_seconds', 'gauge', [[bad, nowSeconds + 3 * 86400]]);
-  metric('authwatch_notifications_total', 'counter', [
-    ['channel="slack",result="delivered"', 3 + scrape],
-    ['channel="alertmanager",result="delivered"', 3 + scrape],
-    ['channel="slack",result="retried"', 1],
-  ]);
-  metric('authwatch_outbox_pending', 'gauge', [['channel="slack"', 0], ['channel="alertmanager"', 1]]);
-  metric('authwatch_config_reload_success', 'gauge', [['', 1]]);
-  metric('authwatch_config_last_reload_timestamp_seconds', 'gauge', [['', nowSeconds - 60]]);
-  const buckets = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
-  lines.push('# HELP authwatch_probe_start_delay_seconds how late probes start', '# TYPE authwatch_probe_start_delay_seconds histogram');
-  const count = 4 * (scrape + 1);
-  buckets.forEach((le, i) => lines.push(`authwatch_probe_start_delay_seconds_bucket{le="${le}"} ${Math.min(count, (i + 1) * (scrape + 1))}`));
-  lines.push(`authwatch_probe_start_delay_seconds_bucket{le="+Inf"} ${count}`);
-  lines.push(`authwatch_probe_start_delay_seconds_sum ${0.02 * count}`, `authwatch_probe_start_delay_seconds_count ${count}`);
-  return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthwatchMetrics, type MetricsConnection, type ProbeMetrics } from '../../src/metrics/metrics.js';
+import { AuthwatchMetrics, CONNECTION_METRICS, type MetricsConnection, type MetricsOptions, type ProbeMetrics } from '../../src/metrics/metrics.js';
+import { OUTCOMES } from '../../src/diagnosis/outcome-names.js';
 import type { TlsDetails } from '../../src/probe/observation.js';
 
 interface Sample {
@@ -77,18 +78,17 @@ function probe(overrides: Partial<ProbeMetrics> = {}): ProbeMetrics {
   };
 }
 
-function fresh(): AuthwatchMetrics {
-  return new AuthwatchMetrics({ defaultMetrics: false, version: '1.2.3', nodeVersion: 'v20.20.0' });
+function fresh(options: MetricsOptions = {}): AuthwatchMetrics {
+  return new AuthwatchMetrics({ defaultMetrics: false, version: '1.2.3', nodeVersion: 'v20.20.0', ...options });
 }
 
-test('a configured connection has its info, state and ok-counter series before any probe, but no probe series', async () => {
+test('a configured connection has its info, state and expiry series before any probe, but no probe series', async () => {
   const metrics = fresh();
   metrics.setConnections([cloud]);
   assert.deepEqual((await samples(metrics, 'authwatch_connection_info')).map((sample) => sample.labels), [
     { connection: 'salesforce-to-jira', url: 'https://acme.atlassian.net', deployment: 'cloud', auth_type: 'basic', integration: 'salesforce', team: 'crm' },
   ]);
-  assert.equal(await value(metrics, 'authwatch_auth_state', { state: 'unknown' }), 1);
-  assert.equal(await value(metrics, 'authwatch_probes_total', { outcome: 'ok' }), 0);
+  assert.deepEqual((await samples(metrics, 'authwatch_auth_state')).map((sample) => [sample.labels.state, sample.value]), [['unknown', 1]]);
   assert.equal(await value(metrics, 'authwatch_token_expiry_timestamp_seconds', {}), Date.parse('2027-05-01T00:00:00Z') / 1000);
   for (const name of ['authwatch_probe_success', 'authwatch_http_status_code', 'authwatch_probe_duration_seconds', 'authwatch_last_success_timestamp_seconds']) {
     assert.deepEqual(await samples(metrics, name), [], `${name} before the first probe`);
@@ -99,15 +99,18 @@ test('a configured connection has its info, state and ok-counter series before a
 });
 
 test('a probe sets success, status, every phase, the timestamp, TLS and counts its outcome', async () => {
-  const metrics = fresh();
+  const metrics = fresh({ detail: true });
   metrics.setConnections([cloud]);
   metrics.recordProbe('salesforce-to-jira', probe({ timings: { dns: 0.004, connect: 0.02, tls: null, request: 0.001, first_byte: 0.2, download: 0.002, total: 0.3 } }));
   assert.equal(await value(metrics, 'authwatch_probe_success', {}), 1);
   assert.equal(await value(metrics, 'authwatch_http_status_code', {}), 200);
   assert.equal(await value(metrics, 'authwatch_probes_total', { outcome: 'ok' }), 1);
   assert.equal(await value(metrics, 'authwatch_last_probe_timestamp_seconds', {}), Date.parse('2026-03-01T10:00:00Z') / 1000);
-  const phases = Object.fromEntries((await samples(metrics, 'authwatch_probe_duration_seconds')).map((sample) => [sample.labels.phase, sample.value]));
-  assert.deepEqual(phases, { dns: 0.004, connect: 0.02, tls: 0, request: 0.001, first_byte: 0.2, download: 0.002, total: 0.3 });
+  assert.equal(await value(metrics, 'authwatch_probe_duration_seconds', {}), 0.3, 'the total has a metric of its own');
+  const phases = Object.fromEntries((await samples(metrics, 'authwatch_probe_phase_duration_seconds')).map((sample) => [sample.labels.phase, sample.value]));
+  assert.deepEqual(phases, { dns: 0.004, connect: 0.02, tls: 0, request: 0.001, first_byte: 0.2, download: 0.002 }, 'the parts, without the total');
+  assert.equal(await value(metrics, 'authwatch_probe_phase_seconds_count', { phase: 'dns' }), 1, 'the histogram over all probes');
+  assert.equal(await value(metrics, 'authwatch_probe_phase_seconds_count', { phase: 'tls' }), undefined, 'a part that did not happen is not observed');
   assert.equal(await value(metrics, 'authwatch_tls_version_info', { version: 'TLSv1.3' }), 1);
   assert.equal(await value(metrics, 'authwatch_tls_cipher_info', { cipher: 'TLS_AES_128_GCM_SHA256' }), 1);
   assert.equal(await value(metrics, 'authwatch_tls_cert_not_after_timestamp_seconds', {}), Date.parse('2026-12-31T00:00:00Z') / 1000);
@@ -115,40 +118,40 @@ test('a probe sets success, status, every phase, the timestamp, TLS and counts i
 });
 
 test('only the current outcome has a last_outcome_info series', async () => {
-  const metrics = fresh();
+  const metrics = fresh({ detail: true });
   metrics.setConnections([cloud, dc]);
   metrics.recordProbe('salesforce-to-jira', probe());
   metrics.recordProbe('salesforce-to-jira', probe({ outcome: 'basic_auth_rejected', httpStatus: 401 }));
   metrics.recordProbe('scriptrunner-dc', probe({ outcome: 'captcha_required', httpStatus: 403 }));
   metrics.recordProbe('salesforce-to-jira', probe({ outcome: 'dns_error', httpStatus: null, tls: null }));
   assert.deepEqual((await samples(metrics, 'authwatch_last_outcome_info')).map((sample) => [sample.labels, sample.value]), [
-    [{ connection: 'scriptrunner-dc', outcome: 'captcha_required', class: 'auth' }, 1],
     [{ connection: 'salesforce-to-jira', outcome: 'dns_error', class: 'network' }, 1],
+    [{ connection: 'scriptrunner-dc', outcome: 'captcha_required', class: 'auth' }, 1],
   ]);
   assert.equal(await value(metrics, 'authwatch_http_status_code', { connection: 'salesforce-to-jira' }), 0, 'no response is status 0');
   assert.equal(await value(metrics, 'authwatch_probe_success', { connection: 'salesforce-to-jira' }), 0);
-  const counts = Object.fromEntries((await samples(metrics, 'authwatch_probes_total', 'salesforce-to-jira')).map((sample) => [sample.labels.outcome, sample.value]));
-  assert.deepEqual(counts, { ok: 1, basic_auth_rejected: 1, dns_error: 1 });
+  const counts = Object.fromEntries((await samples(metrics, 'authwatch_probes_total')).filter((sample) => sample.value > 0).map((sample) => [sample.labels.outcome, sample.value]));
+  assert.deepEqual(counts, { ok: 1, basic_auth_rejected: 1, dns_error: 1, captcha_required: 1 });
 });
 
-test('auth_state is one-hot over the five states and regressed is mirrored', async () => {
-  const metrics = fresh();
+test('auth_state has one series, the current state, and no auth_regressed duplicate', async () => {
+  const metrics = fresh({ detail: true });
   metrics.setConnections([cloud]);
   metrics.recordState('salesforce-to-jira', { state: 'regressed', consecutiveFailures: 3, lastSuccessAt: '2026-02-28T09:00:00.000Z' });
   const states = Object.fromEntries((await samples(metrics, 'authwatch_auth_state')).map((sample) => [sample.labels.state, sample.value]));
-  assert.deepEqual(states, { unknown: 0, ok: 0, failing: 0, regressed: 1, unreachable: 0 });
-  assert.equal(await value(metrics, 'authwatch_auth_regressed', {}), 1);
+  assert.deepEqual(states, { regressed: 1 });
+  assert.deepEqual(await samples(metrics, 'authwatch_auth_regressed'), []);
   assert.equal(await value(metrics, 'authwatch_consecutive_failures', {}), 3);
   assert.equal(await value(metrics, 'authwatch_last_success_timestamp_seconds', {}), Date.parse('2026-02-28T09:00:00Z') / 1000);
 
   metrics.recordState('salesforce-to-jira', { state: 'ok', consecutiveFailures: 0, lastSuccessAt: '2026-03-01T10:00:00.000Z' });
   const after = (await samples(metrics, 'authwatch_auth_state')).filter((sample) => sample.value === 1);
   assert.deepEqual(after.map((sample) => sample.labels.state), ['ok']);
-  assert.equal(await value(metrics, 'authwatch_auth_regressed', {}), 0);
+  assert.equal((await samples(metrics, 'authwatch_auth_state')).length, 1);
 });
 
 test('a removed connection loses every series; the others keep theirs', async () => {
-  const metrics = fresh();
+  const metrics = fresh({ detail: true, schedulePeriodSeconds: () => 60 });
   metrics.setConnections([cloud, dc]);
   for (const name of [cloud.name, dc.name]) {
     metrics.recordProbe(name, probe());
@@ -179,11 +182,11 @@ test('a reload that changes a connection updates its info labels and token expir
     { connection: 'salesforce-to-jira', url: 'https://acme-new.atlassian.net', deployment: 'cloud', auth_type: 'basic', owner: 'ana' },
   ]);
   assert.deepEqual(await samples(metrics, 'authwatch_token_expiry_timestamp_seconds'), []);
-  assert.equal(await value(metrics, 'authwatch_probes_total', { outcome: 'ok' }), 1);
+  assert.equal(await value(metrics, 'authwatch_last_probe_timestamp_seconds', {}), Date.parse('2026-03-01T10:00:00Z') / 1000, 'the last probe is kept');
 });
 
 test('TLS series follow the last handshake: kept when no handshake happened, replaced or removed when one did', async () => {
-  const metrics = fresh();
+  const metrics = fresh({ detail: true });
   metrics.setConnections([cloud]);
   metrics.recordProbe(cloud.name, probe());
   metrics.recordProbe(cloud.name, probe({ outcome: 'connect_error', httpStatus: null, tls: null }));
@@ -217,7 +220,7 @@ test('config reloads: success and the time of the last successful load', async (
   const metrics = fresh();
   metrics.configReloaded(true, new Date('2026-03-01T10:00:00Z'));
   metrics.configReloaded(false, new Date('2026-03-01T11:00:00Z'));
-  assert.equal(await value(metrics, 'authwatch_config_reload_success', {}), 0);
+  assert.equal(await value(metrics, 'authwatch_config_last_reload_successful', {}), 0);
   assert.equal(await value(metrics, 'authwatch_config_last_reload_timestamp_seconds', {}), Date.parse('2026-03-01T10:00:00Z') / 1000);
 });
 
@@ -226,4 +229,68 @@ test('two instances do not share series (own registry, never the global one)', a
   const second = fresh();
   first.setConnections([cloud]);
   assert.deepEqual(await samples(second, 'authwatch_connection_info'), []);
+});
+
+test('every outcome is counted from 0 before it first happens, so increase() sees the first failure', async () => {
+  const metrics = fresh();
+  const before = await samples(metrics, 'authwatch_probes_total');
+  assert.deepEqual(before.map((sample) => sample.labels.outcome).sort(), [...OUTCOMES].sort());
+  assert.ok(before.every((sample) => sample.value === 0));
+  metrics.setConnections([cloud]);
+  metrics.recordProbe(cloud.name, probe({ outcome: 'scope_mismatch', httpStatus: 401 }));
+  assert.equal(await value(metrics, 'authwatch_probes_total', { outcome: 'scope_mismatch' }), 1);
+});
+
+test('the series budget: at most 11 series per connection by default, detail adds the per-probe ones', async () => {
+  const perConnection = async (metrics: AuthwatchMetrics) => {
+    metrics.setConnections([cloud]);
+    metrics.recordProbe(cloud.name, probe());
+    metrics.recordState(cloud.name, { state: 'ok', consecutiveFailures: 0, lastSuccessAt: '2026-03-01T10:00:00.000Z' });
+    return parseSamples(await metrics.render()).filter((sample) => sample.labels.connection === cloud.name).map((sample) => sample.name);
+  };
+  const lean = await perConnection(fresh({ schedulePeriodSeconds: () => 300 }));
+  assert.equal(lean.length, 11, lean.join(', '));
+  for (const name of ['authwatch_http_status_code', 'authwatch_probe_phase_duration_seconds', 'authwatch_tls_cipher_info', 'authwatch_consecutive_failures']) {
+    assert.ok(!lean.includes(name), `${name} is detail`);
+  }
+  const detailed = await perConnection(fresh({ schedulePeriodSeconds: () => 300, detail: true }));
+  assert.equal(detailed.length, 11 + 1 + 1 + 6 + 1 + 1);
+  assert.deepEqual(new Set(CONNECTION_METRICS.map((metric) => metric.name)), new Set(detailed));
+});
+
+test("next due follows the connection's own schedule, the lockout back-off, and the first probe's spread", async () => {
+  let now = Date.parse('2026-03-01T09:59:00Z') / 1000;
+  const periods: Record<string, number> = { [cloud.name]: 300, [dc.name]: 365 * 86400 };
+  const metrics = fresh({ now: () => now, schedulePeriodSeconds: (name) => periods[name] ?? null });
+  metrics.setConnections([cloud, dc]);
+  const due = async (name: string) => value(metrics, 'authwatch_probe_next_due_timestamp_seconds', { connection: name });
+  assert.equal(await due(cloud.name), now + 300 + 60, 'before the first probe: configured + period + the spread window');
+  assert.equal(await due(dc.name), now + 365 * 86400 + 60);
+  metrics.recordProbe(cloud.name, probe({ at: '2026-03-01T10:00:00.000Z' }));
+  now += 3600;
+  assert.equal(await due(cloud.name), Date.parse('2026-03-01T10:05:00Z') / 1000, 'last probe + period, however late it is now');
+  metrics.recordState(cloud.name, { state: 'failing', consecutiveFailures: 2, lastSuccessAt: null, backoffUntil: '2026-03-01T11:00:00.000Z' });
+  assert.equal(await due(cloud.name), Date.parse('2026-03-01T11:05:00Z') / 1000, 'after a lockout back-off');
+});
+
+test('the outbox: pending count and the age of the oldest pending notification, computed at scrape time', async () => {
+  let now = Date.parse('2026-03-01T10:00:00Z') / 1000;
+  const metrics = fresh({ now: () => now });
+  metrics.setChannels(['slack']);
+  metrics.setOutboxPending('slack', 2, '2026-03-01T09:50:00.000Z');
+  assert.equal(await value(metrics, 'authwatch_outbox_oldest_pending_age_seconds', { channel: 'slack' }), 600);
+  now += 60;
+  assert.equal(await value(metrics, 'authwatch_outbox_oldest_pending_age_seconds', { channel: 'slack' }), 660);
+  metrics.setOutboxPending('slack', 0, null);
+  assert.equal(await value(metrics, 'authwatch_outbox_oldest_pending_age_seconds', { channel: 'slack' }), 0);
+  metrics.setOutboxPending('alertmanager', 3, '2026-03-01T09:00:00.000Z');
+  assert.deepEqual(await samples(metrics, 'authwatch_outbox_pending').then((all) => all.map((sample) => sample.labels.channel)), ['slack'], 'an unconfigured channel gets no series');
+});
+
+test('label values with quotes, backslashes and newlines are escaped', async () => {
+  const metrics = fresh();
+  metrics.setConnections([{ ...cloud, name: 'a"b\\c', labels: { team: 'x\ny' } }]);
+  const info = await samples(metrics, 'authwatch_connection_info');
+  assert.equal(info.length, 1);
+  assert.match(await metrics.render(), /authwatch_connection_info\{connection="a\\"b\\\\c",.*team="x\\ny"\} 1/);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planIncidentNotifications, notificationFromPlan, type IncidentPlanInput } from '../../src/notify/plan.js';
+import { planExpiryResend, planIncidentNotifications, notificationFromPlan, type IncidentPlanInput } from '../../src/notify/plan.js';
 import { compareWithLastSuccess, type ProbeSnapshot } from '../../src/notify/types.js';
 import { buildNotifiers, outboxEntriesFor } from '../../src/notify/registry.js';
 import { MemoryOutbox } from '../../src/notify/memory-outbox.js';
@@ -82,6 +82,22 @@ test('Alertmanager firing alerts are re-sent every resend interval while open', 
   assert.deepEqual(at('2025-03-04T10:04:59.000Z', '2025-03-04T10:04:00.000Z'), []);
   assert.deepEqual(at('2025-03-04T10:05:00.000Z', '2025-03-04T10:04:00.000Z'), ['incident_reminder sf|unreachable|2025-03-04T10:00:00.000Z|am-firing|2025-03-04T10:05:00.000Z [alertmanager]']);
   assert.deepEqual(at('2025-03-04T10:10:30.000Z', '2025-03-04T10:05:00.000Z'), ['incident_reminder sf|unreachable|2025-03-04T10:00:00.000Z|am-firing|2025-03-04T10:10:00.000Z [alertmanager]']);
+});
+
+test('an open expiry incident is re-sent to Alertmanager every resend interval, so its alert never expires while it lasts', () => {
+  const opened = { kind: 'token_expiring' as const, openedAt: '2025-03-04T10:00:00.000Z' };
+  const expiry = { at: '2025-03-10', daysLeft: 5 };
+  const at = (now: string, previous: string | null) => {
+    const plan = planExpiryResend('sf', opened, expiry, POLICY, now, previous);
+    return plan ? `${plan.kind} ${plan.dedupeKey} [${plan.channels.join(',')}] ${plan.token?.expiresAt}` : null;
+  };
+  assert.equal(at('2025-03-04T10:04:59.000Z', '2025-03-04T10:04:00.000Z'), null, 'the first notice covers the first interval');
+  assert.equal(at('2025-03-04T10:05:00.000Z', '2025-03-04T10:04:30.000Z'), 'token_expiring sf|token_expiring|2025-03-10|am-firing|2025-03-04T10:05:00.000Z [alertmanager] 2025-03-10');
+  assert.equal(at('2025-03-04T10:05:30.000Z', '2025-03-04T10:05:00.000Z'), null, 'once per slot');
+  assert.equal(at('2025-03-04T10:10:30.000Z', '2025-03-04T10:05:00.000Z'), 'token_expiring sf|token_expiring|2025-03-10|am-firing|2025-03-04T10:10:00.000Z [alertmanager] 2025-03-10');
+  const cert = planExpiryResend('sf', { kind: 'cert_expiring', openedAt: opened.openedAt }, { at: '2025-03-20T00:00:00.000Z', daysLeft: 15 }, POLICY, '2025-03-04T10:05:00.000Z', null);
+  assert.deepEqual([cert?.kind, cert?.certificate, cert?.channels], ['cert_expiring', { notAfter: '2025-03-20T00:00:00.000Z', daysLeft: 15 }, ['alertmanager']]);
+  assert.equal(planExpiryResend('sf', opened, expiry, { ...POLICY, alertmanagerResendMs: 0 }, '2025-03-04T11:00:00.000Z', null), null, 'no Alertmanager, no re-sends');
 });
 
 test('planning the same cycle twice enqueues each notification once per channel and target', () => {
