@@ -27,6 +27,9 @@ const REQUIRED_ALERTS = [
 /** What issue #11 adds: a dead daemon, a stuck scheduler or outbox, a crash loop, and the critical expiry tier. */
 const OPERATIONAL_ALERTS = ['AuthwatchSchedulerLagging', 'AuthwatchCrashLooping', 'AuthwatchOutboxStuck', 'AuthwatchCertExpiryCritical', 'AuthwatchTokenExpiryCritical'];
 
+/** What issue #14 adds: the client certificate (mutual TLS) warned about like the server's. */
+const CLIENT_CERT_ALERTS = ['AuthwatchClientCertExpiringSoon', 'AuthwatchClientCertExpiryCritical'];
+
 interface AlertRule {
   alert: string;
   expr: string;
@@ -73,7 +76,7 @@ test('promtool test rules passes the unit tests of every alert', async () => {
 
 test('every alert SPEC section 12 names exists, carries severity and source labels, a for: and annotations', () => {
   const names = rules.map((rule) => rule.alert);
-  for (const required of [...REQUIRED_ALERTS, ...OPERATIONAL_ALERTS]) assert.ok(names.includes(required), `missing alert ${required}`);
+  for (const required of [...REQUIRED_ALERTS, ...OPERATIONAL_ALERTS, ...CLIENT_CERT_ALERTS]) assert.ok(names.includes(required), `missing alert ${required}`);
   for (const rule of rules) {
     assert.match(rule.labels?.severity ?? '', /^(critical|warning)$/, `${rule.alert}: severity`);
     assert.equal(rule.labels?.source, 'authwatch', `${rule.alert}: source="authwatch" (deploy/alertmanager routes on it)`);
