@@ -7,7 +7,8 @@ import type { OutboxTable } from './outbox.js';
 import type { ProbeTable } from './probes.js';
 import type { SqliteContext } from './sqlite.js';
 import type { StateTable } from './states.js';
-import type { CycleIds, CycleRecord } from './types.js';
+import type { AuthState } from '../state/types.js';
+import type { CycleIds, CycleRecord, NewEvent } from './types.js';
 
 export interface CycleTables {
   db: SqliteContext;
@@ -28,14 +29,7 @@ export function recordCycle(tables: CycleTables, record: CycleRecord): CycleIds 
 function writeCycle(tables: CycleTables, { observation, diagnosis, next, events = [], incidents = [], outbox = [] }: CycleRecord): CycleIds {
   const name = observation.connection;
   const startedAt = iso(observation.startedAt);
-  const previous = tables.states.storedState(name);
-  const stateEvents = events.filter((e) => e.kind === 'state_changed');
-  const expected = previous === next.state ? 0 : 1;
-  if (stateEvents.length !== expected || (expected === 1 && (stateEvents[0].from !== previous || stateEvents[0].to !== next.state))) {
-    throw new StoreError(
-      `connection ${name}: stored state ${previous}, new state ${next.state}, but the cycle has ${stateEvents.map((e) => `${e.from}→${e.to}`).join(', ') || 'no state_changed event'}`,
-    );
-  }
+  checkStateChangeEvent(name, tables.states.storedState(name), next.state, events);
 
   const probeId = tables.probes.insert(observation, diagnosis, startedAt);
   tables.states.save(name, next, probeId, diagnosis.outcome === 'ok' ? probeId : null, startedAt);
@@ -61,4 +55,15 @@ function writeCycle(tables: CycleTables, { observation, diagnosis, next, events 
     event: (index) => eventAt(index).id,
   });
   return { probeId, eventIds, incidentIds, outboxIds };
+}
+
+/** Refuses a cycle whose events do not record its state change: exactly one state_changed event from→to when the state changes, none otherwise. */
+export function checkStateChangeEvent(name: string, previous: AuthState, next: AuthState, events: readonly NewEvent[]): void {
+  const stateEvents = events.filter((e) => e.kind === 'state_changed');
+  const expected = previous === next ? 0 : 1;
+  if (stateEvents.length !== expected || (expected === 1 && (stateEvents[0].from !== previous || stateEvents[0].to !== next))) {
+    throw new StoreError(
+      `connection ${name}: stored state ${previous}, new state ${next}, but the cycle has ${stateEvents.map((e) => `${e.from}→${e.to}`).join(', ') || 'no state_changed event'}`,
+    );
+  }
 }

@@ -3,6 +3,7 @@
 // dedupe keys per channel, FIFO lanes. For tests of the cycle and the dispatcher that need no file.
 import { initialState } from '../../src/state/machine.js';
 import type { ConnectionState } from '../../src/state/types.js';
+import { checkStateChangeEvent } from '../../src/store/cycle-write.js';
 import { StoreError } from '../../src/store/db.js';
 import { defaultDedupeKey } from '../../src/store/outbox.js';
 import type { CycleStore, OutboxStore, OutboxWriter } from '../../src/store/ports.js';
@@ -125,14 +126,7 @@ const isPending = (row: OutboxItem): boolean => row.deliveredAt === null && row.
 function writeCycle(t: Tables, { observation, diagnosis, next, events = [], incidents = [], outbox = [] }: CycleRecord): CycleIds {
   const name = observation.connection;
   const startedAt = iso(observation.startedAt);
-  const previous = t.states.get(name)?.state.state ?? 'unknown';
-  const stateEvents = events.filter((e) => e.kind === 'state_changed');
-  const expected = previous === next.state ? 0 : 1;
-  if (stateEvents.length !== expected || (expected === 1 && (stateEvents[0].from !== previous || stateEvents[0].to !== next.state))) {
-    throw new StoreError(
-      `connection ${name}: stored state ${previous}, new state ${next.state}, but the cycle has ${stateEvents.map((e) => `${e.from}→${e.to}`).join(', ') || 'no state_changed event'}`,
-    );
-  }
+  checkStateChangeEvent(name, t.states.get(name)?.state.state ?? 'unknown', next.state, events);
 
   const probeId = t.nextId.probe++;
   const { http } = observation;
