@@ -1,13 +1,15 @@
 // `authwatch status` and `authwatch history`: read the daemon's database (read-only, safe while it writes).
 import { existsSync } from 'node:fs';
 import { parseDuration } from '../config/duration.js';
-import { openStore, StoreError, type ConnectionSummary, type Store, type StoredEvent, type StoredProbe } from '../store/store.js';
+import type { Closable, ReadStore } from '../store/ports.js';
+import { openStore, StoreError } from '../store/store.js';
+import type { ConnectionSummary, StoredEvent, StoredProbe } from '../store/types.js';
 import { describeOutcome } from '../diagnosis/outcomes.js';
 import { EXIT_CONFIG_ERROR, EXIT_OK, writeLine, type CliIO } from './io.js';
 import { loadConfigOrReport } from './validate.js';
 import { renderTable } from './table.js';
 
-function openDatabase(configPath: string, io: CliIO): Store | null {
+function openDatabase(configPath: string, io: CliIO): (ReadStore & Closable) | null {
   const config = loadConfigOrReport(configPath, io);
   if (!config) return null;
   if (!existsSync(config.storage.path)) {

@@ -8,11 +8,12 @@ import type { Logger } from '../log/logger.js';
 import type { AuthwatchMetrics } from '../metrics/metrics.js';
 import type { ProbeObservation } from '../probe/observation.js';
 import type { Prober } from '../probe/prober.js';
-import { detectEvents, type DetectedEvent, type ExpiryKind } from '../state/events.js';
+import { detectEvents, stateChangedEvent, type DetectedEvent, type ExpiryKind } from '../state/events.js';
 import { advance, policyFor, probeIsDue } from '../state/machine.js';
 import type { ConnectionState, StateChange } from '../state/types.js';
 import type { PendingProbe, SubmitResult } from './record-queue.js';
-import { stateChangedEvent, type IncidentChange, type NewEvent, type NewOutboxItem, type Store, type StoredIncident } from '../store/store.js';
+import type { CycleStore } from '../store/ports.js';
+import type { IncidentChange, NewEvent, NewOutboxItem, StoredIncident } from '../store/types.js';
 
 export interface PlanInput {
   connection: Connection;
@@ -36,7 +37,7 @@ export interface NotificationPlan {
 export type NotificationPlanner = (input: PlanInput) => NotificationPlan;
 
 export interface CycleDeps {
-  store: Store;
+  store: CycleStore;
   metrics: AuthwatchMetrics;
   logger: Logger;
   planNotifications: NotificationPlanner;

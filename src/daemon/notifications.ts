@@ -10,7 +10,8 @@ import { outboxEntriesFor, type Notifier } from '../notify/registry.js';
 import { compareWithLastSuccess, isIncidentState, snapshotOf, type Channel, type NotificationKind } from '../notify/types.js';
 import type { ProbeObservation } from '../probe/observation.js';
 import type { ConnectionState } from '../state/types.js';
-import type { IncidentChange, NewOutboxItem, OutboxKind, Ref, Store, StoredIncident } from '../store/store.js';
+import type { SweepStore } from '../store/ports.js';
+import type { IncidentChange, NewOutboxItem, OutboxKind, Ref, StoredIncident } from '../store/types.js';
 import type { NotificationPlan, PlanInput } from './cycle.js';
 
 export interface NotificationContext {
@@ -98,7 +99,7 @@ export function planNotifications(input: PlanInput, context: NotificationContext
 }
 
 /** Reminders and Alertmanager re-sends for open incidents; returns how many rows were enqueued. */
-export function sweepIncidents(store: Store, config: Config, notifiers: readonly Notifier[], now: Date, previousSweepAt: Date | null): number {
+export function sweepIncidents(store: SweepStore, config: Config, notifiers: readonly Notifier[], now: Date, previousSweepAt: Date | null): number {
   const policy = incidentPolicy(config.alerting);
   if (notifiers.length === 0 || (policy.reminderIntervalMs === 0 && policy.alertmanagerResendMs === 0)) return 0;
   const connections = new Map(config.connections.map((connection) => [connection.name, connection]));

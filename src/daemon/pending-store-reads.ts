@@ -1,15 +1,16 @@
 // The API's reads while probes wait for storage (RecordQueue): a connection with waiting probes shows its
 // in-memory state and its newest probe, and its probe list starts with the waiting ones, so the API tells the
 // truth about the probes even while the database refuses writes. Waiting probes have no id yet (-1).
-import type { ConnectionSummary, Store, StoredProbe } from '../store/store.js';
-import { iso } from '../store/store.js';
+import type { ReadStore } from '../store/ports.js';
+import type { ConnectionSummary, StoredProbe } from '../store/types.js';
+import { iso } from '../time/instant.js';
 import type { PendingProbe } from './record-queue.js';
 
 export interface PendingProbes {
   pendingOf(name: string): PendingProbe[];
 }
 
-export function withPendingProbes(store: Pick<Store, 'listStates' | 'recentProbes'>, pending: PendingProbes): Pick<Store, 'listStates' | 'recentProbes'> {
+export function withPendingProbes(store: Pick<ReadStore, 'listStates' | 'recentProbes'>, pending: PendingProbes): Pick<ReadStore, 'listStates' | 'recentProbes'> {
   return {
     listStates: (options) => store.listStates(options).map((summary) => overlay(summary, pending.pendingOf(summary.name))),
     recentProbes: (name, limit) => {

@@ -13,7 +13,8 @@ import { renderSlackMessage } from '../notify/slack/render.js';
 import type { SlackWebAction, SlackWebPayload } from '../notify/slack/threads.js';
 import { isIncidentState, type IncidentState, type Notification } from '../notify/types.js';
 import type { AuthState } from '../state/types.js';
-import type { NewOutboxItem, OutboxKind, Store } from '../store/store.js';
+import type { SlackGroupingStore } from '../store/ports.js';
+import type { NewOutboxItem, OutboxKind } from '../store/types.js';
 import type { GroupMemberIncident } from '../store/slack-groups.js';
 import { notificationFacts } from './notifications.js';
 
@@ -28,7 +29,7 @@ const OUTBOX_KIND: Record<GroupMessageKind, OutboxKind> = { announce: 'open', jo
 const WEB_ACTION: Record<GroupMessageKind, SlackWebAction> = { announce: 'post', joined: 'reply', reminder: 'reply', recovered: 'reply', resolved: 'resolve' };
 
 /** Returns how many outbox rows were written. */
-export function flushSlackGroups(store: Store, config: Config, notifiers: readonly Notifier[], now: Date, previousPassAt: Date | null): number {
+export function flushSlackGroups(store: SlackGroupingStore, config: Config, notifiers: readonly Notifier[], now: Date, previousPassAt: Date | null): number {
   const slack = config.alerting.slack;
   if (!slack || !slackGroupingEnabled(config)) return 0;
   const windowMs = slack.groupWindowMs ?? 0;
@@ -81,7 +82,7 @@ function hostOf(url: string): string {
 }
 
 function groupRow(
-  store: Store,
+  store: SlackGroupingStore,
   group: OpenGroup & { members: GroupMemberIncident[] },
   message: GroupMessage,
   notifier: Notifier,
@@ -135,7 +136,7 @@ function groupRow(
 }
 
 /** The one-connection message of a group's only member, built from what the database recorded. */
-function singleNotification(store: Store, member: GroupMemberIncident, kind: GroupMessageKind, state: IncidentState, connections: Map<string, Connection>, at: string): Notification | null {
+function singleNotification(store: SlackGroupingStore, member: GroupMemberIncident, kind: GroupMessageKind, state: IncidentState, connections: Map<string, Connection>, at: string): Notification | null {
   const connection = connections.get(member.connection);
   const opening = store.slackGroups().openingOf(member.incidentId);
   if (!connection || !opening) return null;

@@ -2,11 +2,11 @@
 // so a head waiting for its retry holds back the rows after it.
 import type { OutboxItem, OutboxPort } from '../notify/dispatcher.js';
 import type { StorageHealth } from '../store/health.js';
-import type { Store } from '../store/store.js';
+import type { OutboxStore } from '../store/ports.js';
 
 export class StoreOutbox implements OutboxPort {
   constructor(
-    private readonly store: Store,
+    private readonly store: OutboxStore,
     /** Every write reports to it (a failure starts a storage episode, a success ends it). */
     private readonly health?: StorageHealth,
   ) {}

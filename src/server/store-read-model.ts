@@ -5,7 +5,8 @@ import type { Outcome } from '../diagnosis/outcome-names.js';
 import type { Deployment } from '../config/load.js';
 import type { TlsDetails } from '../probe/observation.js';
 import { compareWithLastSuccess, snapshotOf } from '../notify/types.js';
-import type { ConnectionSummary, OutboxItem, StoredIncident, StoredProbe, Store, TlsSummary } from '../store/store.js';
+import type { ReadStore } from '../store/ports.js';
+import type { ConnectionSummary, OutboxItem, StoredIncident, StoredProbe, TlsSummary } from '../store/types.js';
 import type {
   ConnectionView,
   IncidentView,
@@ -65,7 +66,7 @@ export function probeView(probe: StoredProbe): ProbeView {
 }
 
 /** Connections no longer configured are not listed, but their recorded probes stay readable by name. */
-export function readModelOverStore(store: Pick<Store, 'listStates' | 'recentProbes'>): ReadModel {
+export function readModelOverStore(store: Pick<ReadStore, 'listStates' | 'recentProbes'>): ReadModel {
   return {
     listConnections: () => store.listStates().map(connectionView),
     recentProbes: (name, limit) => {
@@ -108,7 +109,7 @@ function incidentView(incident: StoredIncident, notifications: OutboxItem[]): In
 
 const HOUR_MS = 3_600_000;
 
-type StatusStore = Pick<Store, 'listStates' | 'connectionSummary' | 'hourlyOutcomeCounts' | 'recentProbes' | 'lastOkProbe' | 'openIncidents' | 'incidentNotifications'>;
+type StatusStore = Pick<ReadStore, 'listStates' | 'connectionSummary' | 'hourlyOutcomeCounts' | 'recentProbes' | 'lastOkProbe' | 'openIncidents' | 'incidentNotifications'>;
 
 export function statusReadModelOverStore(store: StatusStore): StatusReadModel {
   return {

@@ -1,4 +1,4 @@
-// Events besides state changes (SPEC section 6): pure, time injected.
+// Events (SPEC section 6): the state_changed event of a change made by advance(), and the ones detected from a probe; pure, time injected.
 //   tls_changed       protocol, cipher or leaf certificate differ from the last ok probe (a downgrade notifies)
 //   identity_changed  an ok probe authenticated as someone else than the last ok probe
 //   cert_expiring     the leaf certificate expires within certExpiryWarning — once per certificate
@@ -8,6 +8,7 @@
 import type { Outcome } from '../diagnosis/outcome-names.js';
 import type { ProbeObservation } from '../probe/observation.js';
 import { isProtocolDowngrade } from '../probe/tls.js';
+import type { AuthState, StateChange } from './types.js';
 
 export type ExpiryKind = 'cert_expiring' | 'token_expiring';
 
@@ -34,6 +35,19 @@ export interface EventInput {
 }
 
 const DAY_MS = 86_400_000;
+
+/** The event recorded for a change made by advance(): the store requires exactly one per state change. */
+export interface StateChangedEvent {
+  kind: 'state_changed';
+  from: AuthState;
+  to: AuthState;
+  at: string;
+  details: Record<string, unknown>;
+}
+
+export function stateChangedEvent(change: StateChange, details: Record<string, unknown> = {}): StateChangedEvent {
+  return { kind: 'state_changed', from: change.from, to: change.to, at: change.at, details: { outcome: change.outcome, ...details } };
+}
 
 export function detectEvents(input: EventInput): DetectedEvent[] {
   return [tlsChanged(input), identityChanged(input), certExpiry(input), tokenExpiry(input)].filter(

@@ -18,6 +18,7 @@
 //   server (not credential_missing / credential_malformed: nothing was sent), left as it is by
 //   other failures, and cleared by ok.
 import { outcomeClass, type Outcome, type OutcomeClass } from '../diagnosis/outcome-names.js';
+import { iso } from '../time/instant.js';
 import type { AuthState, ConnectionState, StateChange, StatePolicy } from './types.js';
 
 /** Every state change the machine may make; `advance` refuses anything else. */
@@ -73,7 +74,7 @@ export function initialState(): ConnectionState {
 
 /** The state one more probe leads to, and the change it makes (null when the state stays). */
 export function advance(prev: ConnectionState, probe: ProbeResult, policy: StatePolicy): Advance {
-  const at = normaliseInstant(probe.at);
+  const at = iso(probe.at);
   const counters = probe.outcome === 'ok' ? afterSuccess(prev, at) : afterFailure(prev, probe.outcome, at, policy);
   const target = targetState(prev.state, counters, policy);
 
@@ -176,10 +177,4 @@ export function policyFor(connection: {
     recoveryThreshold: connection.recoveryThreshold,
     lockoutBackoff: connection.deployment === 'datacenter' && connection.auth.type === 'basic',
   };
-}
-
-function normaliseInstant(value: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RangeError(`not an ISO 8601 instant: ${JSON.stringify(value)}`);
-  return new Date(ms).toISOString();
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { openStore, stateChangedEvent, StoreError, type Store, type CycleRecord } from '../../src/store/store.js';
+import { stateChangedEvent } from '../../src/state/events.js';
+import { openStore, StoreError, type Store, type CycleRecord } from '../../src/store/store.js';
 import { defaultMigrationsDir, readMigrations, type Migration } from '../../src/store/db.js';
 import { advance, initialState } from '../../src/state/machine.js';
 import { outcomeClass, type Outcome } from '../../src/diagnosis/outcome-names.js';
@@ -463,9 +464,11 @@ test('SIGKILL while writing cycles: the database opens, passes integrity_check, 
   const path = newDbPath();
   const storeUrl = pathToFileURL(fileURLToPath(new URL('../../src/store/store.js', import.meta.url))).href;
   const machineUrl = pathToFileURL(fileURLToPath(new URL('../../src/state/machine.js', import.meta.url))).href;
+  const eventsUrl = pathToFileURL(fileURLToPath(new URL('../../src/state/events.js', import.meta.url))).href;
   const namesUrl = pathToFileURL(fileURLToPath(new URL('../../src/diagnosis/outcome-names.js', import.meta.url))).href;
   const child = `
-    import { openStore, stateChangedEvent } from ${JSON.stringify(storeUrl)};
+    import { openStore } from ${JSON.stringify(storeUrl)};
+    import { stateChangedEvent } from ${JSON.stringify(eventsUrl)};
     import { advance } from ${JSON.stringify(machineUrl)};
     import { outcomeClass } from ${JSON.stringify(namesUrl)};
     const [path, observationJson] = process.argv.slice(1);

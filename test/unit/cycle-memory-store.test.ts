@@ -1,0 +1,92 @@
+// The cycle's commit and the dispatcher's outbox over the in-memory store: CycleStore and OutboxStore are all they
+// need, so the daemon's probe-to-notification path runs without a database file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfigText } from '../../src/config/load.js';
+import { commitProbe, type CycleDeps } from '../../src/daemon/cycle.js';
+import { planNotifications } from '../../src/daemon/notifications.js';
+import { StoreOutbox } from '../../src/daemon/store-outbox.js';
+import { outcomeClass, type Outcome } from '../../src/diagnosis/outcome-names.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
+import { buildNotifiers } from '../../src/notify/registry.js';
+import type { ProbeObservation } from '../../src/probe/observation.js';
+import { initialState } from '../../src/state/machine.js';
+import { MemoryStore } from '../support/memory-store.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00.000Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+
+const config = parseConfigText(
+  JSON.stringify({
+    alerting: { slack: { webhookUrl: { env: 'SLACK_URL' } }, alertmanager: { urls: ['http://127.0.0.1:9'] } },
+    connections: [{ name: 'crm', url: 'https://127.0.0.1:1', deployment: 'cloud', auth: { type: 'bearer', secret: { env: 'TOKEN' } }, failureThreshold: 1 }],
+  }),
+);
+const connection = config.connections[0];
+
+function observation(startedAt: Date, status: number): ProbeObservation {
+  return {
+    connection: connection.name,
+    startedAt: startedAt.toISOString(),
+    url: connection.probeUrl,
+    credential: { status: 'ok', problem: null, fingerprint: '0123456789abcdef', findings: [] },
+    oauth: null,
+    error: null,
+    http: { status, contentType: 'application/json', headers: {}, message: '', json: null, bodyBytes: 2, bodyTruncated: false },
+    identity: null,
+    tls: null,
+    timings: { dns: null, connect: null, tls: null, request: null, first_byte: null, download: null, total: 0.1 },
+  };
+}
+
+test('commitProbe over the in-memory store: a regression opens one incident with its notifications, the recovery resolves it, and the dispatcher sees them lane by lane', () => {
+  const store = new MemoryStore();
+  const notifiers = buildNotifiers(config.alerting, { env: { SLACK_URL: 'http://127.0.0.1:9/services/x' } });
+  let enqueued = 0;
+  const deps: CycleDeps = {
+    store,
+    metrics: new AuthwatchMetrics({ defaultMetrics: false }),
+    logger: silentLogger,
+    planNotifications: (input) => planNotifications(input, { notifiers, alerting: config.alerting }),
+    alerting: config.alerting,
+    now: () => at(0),
+    onEnqueued: () => enqueued++,
+    isCurrent: () => true,
+  };
+  const commit = (minutes: number, outcome: Outcome, status: number) =>
+    commitProbe(deps, {
+      connection,
+      observation: observation(at(minutes), status),
+      diagnosis: { outcome, class: outcomeClass(outcome), detail: String(status) },
+      now: at(minutes),
+      next: initialState(), // the queue's in-memory state; commitProbe advances the stored state itself
+    });
+
+  commit(0, 'ok', 200);
+  assert.equal(store.loadState('crm').state, 'ok');
+  assert.deepEqual(store.openIncidents(), []);
+
+  commit(1, 'auth_rejected', 401);
+  assert.equal(store.loadState('crm').state, 'regressed');
+  const [incident] = store.openIncidents('crm');
+  assert.equal(incident.kind, 'regressed');
+  assert.equal(enqueued, 1);
+
+  const outbox = new StoreOutbox(store);
+  const due = outbox.due(at(1), 10);
+  assert.deepEqual(due.map((item) => [item.channel, item.target]).sort(), [['alertmanager', 'http://127.0.0.1:9'], ['slack', 'webhook']]);
+  const opened = store.pendingOutbox(at(1)).map((item) => [item.channel, item.kind, item.incidentId]);
+  assert.deepEqual(opened.sort(), [['alertmanager', 'open', incident.id], ['slack', 'open', incident.id]]);
+
+  commit(2, 'ok', 200);
+  assert.equal(store.loadState('crm').state, 'ok');
+  assert.deepEqual(store.openIncidents(), []);
+  // Each lane holds its resolve behind its open until the open is delivered.
+  assert.deepEqual(outbox.due(at(2), 10).map((item) => item.id), due.map((item) => item.id));
+  for (const item of due) outbox.markDelivered(item.id, at(2));
+  const resolves = outbox.due(at(2), 10);
+  assert.equal(resolves.length, 2);
+  assert.deepEqual(store.pendingOutbox(at(2)).map((item) => item.kind), ['resolve', 'resolve']);
+  assert.deepEqual(store.outboxCounts(), { slack: { pending: 1, delivered: 1, failed: 0 }, alertmanager: { pending: 1, delivered: 1, failed: 0 } });
+});
