@@ -21,6 +21,7 @@ export const SPEC_METRICS = [
   'authwatch_tls_cert_not_after_timestamp_seconds',
   'authwatch_tls_chain_earliest_not_after_timestamp_seconds',
   'authwatch_token_expiry_timestamp_seconds',
+  'authwatch_tls_client_cert_not_after_timestamp_seconds',
   'authwatch_notifications_total',
   'authwatch_outbox_pending',
   'authwatch_outbox_oldest_pending_age_seconds',
