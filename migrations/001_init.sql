@@ -19,7 +19,7 @@ CREATE TABLE connections (
   removed_at          TEXT                      -- no longer configured; history kept
 ) STRICT;
 
--- One row per probe: everything of SPEC section 4 (ProbeObservation) plus the diagnosis.
+-- One row per probe: everything the probe observed (ProbeObservation, docs/storage.md) plus the diagnosis.
 CREATE TABLE probes (
   id                            INTEGER PRIMARY KEY,
   connection                    TEXT NOT NULL REFERENCES connections (name),

@@ -1,5 +1,5 @@
 // `authwatch explain-header [--deployment cloud|datacenter]`: lint an Authorization header value read from stdin,
-// offline (SPEC section 7). Exit 0 with no findings, 1 with any. Never prints the value or any part of it.
+// offline (docs/cli.md). Exit 0 with no findings, 1 with any. Never prints the value or any part of it.
 import { lintAuthorizationHeader, type LintDeployment, type LintFinding } from '../diagnosis/header-lint.js';
 import { EXIT_NOT_OK, EXIT_OK, writeLine, type CliIO } from './io.js';
 

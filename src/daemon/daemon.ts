@@ -41,7 +41,7 @@ export interface DaemonOptions {
   /** How often open incidents are re-evaluated for reminders and Alertmanager re-sends, and the outbox gauge set. */
   sweepIntervalMs?: number;
   onStateChange?: (connection: Connection, change: StateChange, diagnosis: Diagnosis) => void;
-  /** Probe only this replica's share of the connections (SPEC section 13). */
+  /** Probe only this replica's share of the connections (docs/behaviour.md, Daemon). */
   shard?: Shard | null;
   now?: () => Date;
 }

@@ -62,7 +62,7 @@ const BASIC_AUTH_DEPRECATED_PREFIX = 'basic authentication with passwords is dep
 const SCOPE_MISMATCH_TEXT = 'scope does not match';
 const BASIC_AUTH_DISABLED_TEXT = 'basic authentication has been disabled';
 
-/** got's timeout phases, named as the SPEC's timing phases. */
+/** got's timeout phases, named as the probe's timing phases. */
 const TIMEOUT_PHASE_NAMES: Record<string, string> = {
   lookup: 'dns',
   connect: 'connect',
@@ -258,7 +258,7 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     },
   },
   {
-    // The SPEC lists CAPTCHA with 403 (what Jira DC sends); a 401 carrying the same explicit CAPTCHA/AUTHENTICATION_DENIED
+    // CAPTCHA comes with a 403 (what Jira DC sends); a 401 carrying the same explicit CAPTCHA/AUTHENTICATION_DENIED
     // signal is the same lockout (the credentials were not even checked), so it is recognised before the 401 rules.
     outcome: 'captcha_required',
     when: (facts) => (statusIs(facts, 403) || statusIs(facts, 401)) && captchaSignal(facts) !== null,
@@ -307,7 +307,7 @@ export const OUTCOME_RULES: readonly OutcomeRule[] = [
     // A 2xx from /myself must be a JSON object. Not one — a non-JSON Content-Type (text/plain, XML, none with a body
     // that does not parse), a body that does not parse as JSON, a JSON array/string/number/null, or an empty 204 —
     // is `unexpected_response`: something other than Jira's /myself answered. A JSON object that parses but carries
-    // none of accountId/name/key is the next rule's `anonymous` (SPEC: "no identity in the body").
+    // none of accountId/name/key is the next rule's `anonymous` ("no identity in the body").
     outcome: 'unexpected_response',
     when: (facts) => is2xx(facts) && !(isJsonOrUnlabelled(facts.mediaType) && isJsonObject(facts.http!.json)),
     detail: (facts) => `${describeResponse(facts)}; expected a JSON object from ${probedPath(facts)}`,

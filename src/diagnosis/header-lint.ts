@@ -1,4 +1,4 @@
-// Lints an Authorization header value offline (SPEC section 7): `authwatch explain-header` and `auth.type: header`.
+// Lints an Authorization header value offline (docs/cli.md): `authwatch explain-header` and `auth.type: header`.
 // Pure. Findings explain the problem and the fix; no message ever contains the header value, the decoded
 // credentials, the username or the secret — only their shape (lengths, positions, character kinds).
 import { SECRET_FORBIDDEN, SECRET_FORBIDDEN_ALL } from '../config/secret-text.js';

@@ -1,4 +1,4 @@
-// The closed list of outcomes (SPEC section 5). The order is the classifier's precedence.
+// The closed list of outcomes (docs/outcomes.md). The order is the classifier's precedence.
 export const OUTCOME_CLASSES = {
   credential_missing: 'auth',
   credential_malformed: 'auth',

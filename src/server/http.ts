@@ -1,4 +1,4 @@
-// The HTTP endpoints of SPEC section 8 on node:http: /metrics, /healthz, /readyz and the read-only JSON API.
+// The HTTP endpoints (docs/http-api.md) on node:http: /metrics, /healthz, /readyz and the read-only JSON API.
 // Responses never carry a stack trace; JSON passes through the same masking as the logs as a last defence.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,5 +1,5 @@
 // What the JSON API shows, and the interface the daemon implements over the store to supply it.
-// The views are the API's stable JSON shape (documented in the SPEC's section 8); they hold no secret by construction.
+// The views are the API's stable JSON shape (documented in docs/http-api.md); they hold no secret by construction.
 import type { Deployment } from '../config/load.js';
 import type { AuthType } from '../config/schema.js';
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
@@ -55,7 +55,7 @@ export interface ProbeView {
   errorCode: string | null;
   /** The server's message: first 500 characters of the body, secrets masked. */
   message: string | null;
-  /** The Atlassian/diagnostic response headers (SPEC section 4), lower-case names. */
+  /** The Atlassian/diagnostic response headers (docs/behaviour.md, The probe), lower-case names. */
   headers: Record<string, string>;
   /** Seconds per phase; null for a phase that did not happen. */
   timings: ProbeTimings;

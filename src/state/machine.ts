@@ -1,6 +1,6 @@
-// The per-connection state machine of SPEC section 6: pure, time injected, no I/O.
+// The per-connection state machine (docs/behaviour.md, States): pure, time injected, no I/O.
 //
-// Decisions where the SPEC is silent:
+// Decisions:
 // - "N outcomes of a class in a row" is counted per kind of failure: auth-class outcomes form one
 //   run, network/tls/server-class outcomes another (failureRun); an outcome of the other kind
 //   starts a new run. So with threshold 2, `401, timeout` changes nothing yet, `401, 401` is

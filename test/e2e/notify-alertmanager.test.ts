@@ -9,7 +9,7 @@ import { startAlertmanager } from '../support/alertmanager-real.js';
 import { cloudTenant, tempDir, writeConfig } from '../support/notify-e2e.js';
 
 // The real Alertmanager (Debian's prometheus-alertmanager) receiving authwatch's own alerts: firing on a regression,
-// resolved on recovery, and one alert — not two — when two authwatch replicas watch the same connection (SPEC 13).
+// resolved on recovery, and one alert — not two — when two authwatch replicas watch the same connection (--shard or unsharded replicas).
 interface AmAlert {
   labels: Record<string, string>;
   startsAt: string;

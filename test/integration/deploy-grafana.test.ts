@@ -1,5 +1,5 @@
-// grafana/: the dashboard has the datasource and connection variables and the panels SPEC section 12 lists, and
-// every query in it is PromQL a real Prometheus accepts and that selects data from series shaped as SPEC section 9.
+// grafana/: the dashboard has the datasource and connection variables and the panels docs/install.md describes, and
+// every query in it is PromQL a real Prometheus accepts and that selects data from series shaped as docs/behaviour.md's metrics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -30,7 +30,7 @@ test('the dashboard picks its Prometheus and connections through variables', () 
   // One connection at a time: "All" would make every drill-down panel 10,000 series wide.
   assert.equal(connection.multi, false);
   assert.equal(connection.includeAll, false);
-  assert.equal(dashboard.uid, 'authwatch', 'SPEC section 2 links to /d/authwatch (alerting.dashboardUrl)');
+  assert.equal(dashboard.uid, 'authwatch', 'docs/configuration.md links to /d/authwatch (alerting.dashboardUrl)');
 });
 
 test('every panel is a standard type on the ${datasource} variable, with a unique id and a place of its own', () => {
@@ -65,7 +65,7 @@ test('the dashboard opens on what is broken now, then drills into one connection
   assert.ok(drill && drill.gridPos.y > problems.gridPos.y, 'the one-connection rows come after the overview');
 });
 
-test('the dashboard shows what SPEC section 12 lists', () => {
+test('the dashboard shows what docs/install.md describes', () => {
   const panelsUsing = (metric: string, type?: string) => queries.filter((q) => q.expr.includes(metric) && (!type || q.panelType === type));
   assert.ok(panelsUsing('authwatch_auth_state', 'state-timeline').length, 'state timeline');
   assert.ok(panelsUsing('authwatch_auth_state', 'table').length, 'current state per connection');

@@ -53,7 +53,7 @@ test(`systemd-analyze security rates the unit's overall exposure at most ${MAX_E
   assert.equal(gated.code, 0, describeRun(gated));
 });
 
-test('the unit keeps the settings SPEC section 12 and the install guide rely on', () => {
+test('the unit keeps the hardening and the settings the install guide relies on', () => {
   const service = new Map<string, string[]>();
   for (const { section, key, value } of parseUnit(unitText)) {
     if (section !== 'Service') continue;

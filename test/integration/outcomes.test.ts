@@ -1,4 +1,4 @@
-// Every outcome of SPEC section 5 reached the way it happens in production: a real probe over the network
+// Every outcome of docs/outcomes.md reached the way it happens in production: a real probe over the network
 // against the simulated Jira, then the classifier. One test per outcome, and a check that none is missing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -15,7 +15,7 @@ function promtoolCheckMetrics(text: string): { status: number | null; output: st
 }
 
 // Every metric authwatch defines (with metrics.detail on), with its type (docs/behaviour.md "Metrics").
-const SPEC_METRICS: Record<string, string> = {
+const METRIC_NAMES: Record<string, string> = {
   authwatch_build_info: 'gauge',
   authwatch_connection_info: 'gauge',
   authwatch_probe_success: 'gauge',
@@ -110,5 +110,5 @@ test('promtool is not a rubber stamp: it flags a gauge named like a counter', ()
 test('every metric is exported with its type', async () => {
   const text = await busyInstanceOutput();
   const types = Object.fromEntries([...text.matchAll(/^# TYPE (authwatch_\S+) (\S+)$/gm)].map((match) => [match[1], match[2]]));
-  assert.deepEqual(types, Object.fromEntries(Object.entries(SPEC_METRICS).sort()));
+  assert.deepEqual(types, Object.fromEntries(Object.entries(METRIC_NAMES).sort()));
 });

@@ -2,7 +2,7 @@
 // in a metric name is valid PromQL that silently matches nothing, so the shipped files are checked against this list.
 import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 
-export const SPEC_METRICS = [
+export const METRIC_NAMES = [
   'authwatch_build_info',
   'authwatch_connection_info',
   'authwatch_probe_success',
@@ -37,7 +37,7 @@ export const SPEC_METRICS = [
 const HISTOGRAMS = ['authwatch_probe_start_delay_seconds', 'authwatch_probe_phase_seconds'];
 const HISTOGRAM_SERIES = HISTOGRAMS.flatMap((name) => [`${name}_bucket`, `${name}_sum`, `${name}_count`]);
 
-export const SPEC_SERIES_NAMES: ReadonlySet<string> = new Set<string>([...SPEC_METRICS, ...HISTOGRAM_SERIES]);
+export const SERIES_NAMES: ReadonlySet<string> = new Set<string>([...METRIC_NAMES, ...HISTOGRAM_SERIES]);
 
 
 /** Every authwatch_* name mentioned in a text (PromQL, YAML, JSON), in order of first appearance. */
@@ -46,11 +46,11 @@ export function authwatchNamesIn(text: string): string[] {
 }
 
 /**
- * Names that look like authwatch metrics but are not in SPEC section 9. In PromQL a histogram is only queried by
+ * Names that look like authwatch metrics but are not in docs/behaviour.md's metrics. In PromQL a histogram is only queried by
  * its _bucket/_sum/_count series; prose (annotations) may name the histogram itself.
  */
 export function unknownMetricNames(text: string, { prose = false } = {}): string[] {
-  return authwatchNamesIn(text).filter((name) => !SPEC_SERIES_NAMES.has(name) && !(prose && HISTOGRAMS.includes(name)));
+  return authwatchNamesIn(text).filter((name) => !SERIES_NAMES.has(name) && !(prose && HISTOGRAMS.includes(name)));
 }
 
 /**

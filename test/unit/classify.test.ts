@@ -6,7 +6,7 @@ import type { ClassifyContext } from '../../src/diagnosis/types.js';
 import type { HttpDetails, ProbeObservation, TlsDetails } from '../../src/probe/observation.js';
 import { PROXY_AND_CLIENT_CERT_SAMPLES } from '../support/classify-samples.js';
 
-// Hand-built observations, shaped like what Jira answers (see jira-responses.md).
+// Hand-built observations, shaped like what Jira answers (see docs/outcomes.md, "what Jira answered").
 
 const cloud: ClassifyContext = { deployment: 'cloud', authType: 'basic', expect: { accountId: '5b10ac8d82e05b22cc7d4ef5' } };
 const dc: ClassifyContext = { deployment: 'datacenter', authType: 'basic', expect: { username: 'svc-sf' } };

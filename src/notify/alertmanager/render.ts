@@ -1,6 +1,6 @@
 // Notification → Alertmanager API v2 alerts. Pure.
 //
-// Deduplication across replicas (SPEC 13): the label set is the alert's identity in Alertmanager, so
+// Deduplication across replicas (docs/behaviour.md, Daemon): the label set is the alert's identity in Alertmanager, so
 // labels hold only what every replica computes identically from the config and the incident kind —
 // never a host, pid, time or count. startsAt is this replica's own observation of when the incident
 // opened; replicas differ by a probe interval at most, and Alertmanager keeps the earliest startsAt

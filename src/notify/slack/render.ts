@@ -25,7 +25,7 @@ export interface SlackRenderOptions {
   dashboardUrl: string | null;
 }
 
-/** The server's message is at most 500 characters (SPEC 4); anything longer is cut here too. */
+/** The server's message is at most 500 characters (docs/storage.md); anything longer is cut here too. */
 const SERVER_MESSAGE_MAX = 500;
 const HEADER_VALUE_MAX = 200;
 
