@@ -83,7 +83,7 @@ test('every documented alert exists, carries severity and source labels, a for: 
     assert.ok(rule.for, `${rule.alert}: for:`);
     assert.ok(rule.annotations?.summary && rule.annotations.description, `${rule.alert}: summary and description`);
   }
-  assert.deepEqual(unknownMetricNames(readFileSync(`${DIR}/${RULES}`, 'utf8'), { prose: true }), [], 'metric names not in docs/behaviour.md's metrics');
+  assert.deepEqual(unknownMetricNames(readFileSync(`${DIR}/${RULES}`, 'utf8'), { prose: true }), [], "metric names not in docs/behaviour.md's metrics");
 });
 
 test('the unit tests show each alert firing and not firing', () => {
