@@ -133,7 +133,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--flip-after <duration>', "when the healthy Cloud connection's token gets revoked", '1m')
     .option('--schedule <cron>', 'probe schedule of the demo connections', '*/10 * * * * *')
     .action(async (options: { listen: string; flipAfter: string; schedule: string }) => {
-      const { runDemo } = await import('../demo/demo-command.js');
+      const { runDemo } = await import('./demo.js');
       exitCode = await runDemo(options, io);
     });
 

@@ -10,7 +10,7 @@ import { parseConfigText, type Config } from '../../src/config/load.js';
 import { runCycle, type CycleDeps } from '../../src/daemon/cycle.js';
 import { planNotifications } from '../../src/daemon/notifications.js';
 import { flushSlackGroups } from '../../src/daemon/slack-groups.js';
-import { generateApiToken } from '../../src/demo/simulated-jira.js';
+import { generateApiToken } from '../support/jira-mock.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 import { buildNotifiers, type Notifier } from '../../src/notify/registry.js';
