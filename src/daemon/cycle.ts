@@ -11,7 +11,9 @@ import type { Prober } from '../probe/prober.js';
 import { detectEvents, type DetectedEvent, type ExpiryKind } from '../state/events.js';
 import { advance, policyFor, probeIsDue } from '../state/machine.js';
 import type { ConnectionState, StateChange } from '../state/types.js';
+import type { RenderFailure } from '../notify/registry.js';
 import type { PendingProbe, SubmitResult } from './record-queue.js';
+import { reportRenderFailures } from './notifications.js';
 import { stateChangedEvent, type IncidentChange, type NewEvent, type NewOutboxItem, type Store, type StoredIncident } from '../store/store.js';
 
 export interface PlanInput {
@@ -31,6 +33,8 @@ export interface PlanInput {
 export interface NotificationPlan {
   incidents: IncidentChange[];
   outbox: NewOutboxItem[];
+  /** Rows a notifier could not render: not written, logged and counted as failed notifications after the commit. */
+  renderFailures?: RenderFailure[];
 }
 
 export type NotificationPlanner = (input: PlanInput) => NotificationPlan;
@@ -137,7 +141,7 @@ export function commitProbe(deps: CycleDeps, { connection, observation, diagnosi
     ...(change ? [stateChangedEvent(change, { detail: diagnosis.detail, httpStatus: observation.http?.status ?? null })] : []),
     ...detected.map(toNewEvent),
   ];
-  const plan = deps.planNotifications({ connection, observation, diagnosis, before, next, change, events, lastOk, openIncidents, now });
+  const plan = planOrNothing(deps, log, { connection, observation, diagnosis, before, next, change, events, lastOk, openIncidents, now });
   const ids = deps.store.recordCycle({
     observation,
     diagnosis,
@@ -151,7 +155,21 @@ export function commitProbe(deps: CycleDeps, { connection, observation, diagnosi
     deps.onStateChange?.(connection, change, diagnosis);
   }
   for (const event of detected) log.warn(event.kind.replace('_', ' '), { details: event.details });
+  reportRenderFailures(plan.renderFailures ?? [], log, deps.metrics);
   if (ids.outboxIds.some((id) => id !== null)) deps.onEnqueued();
+}
+
+/**
+ * The notification plan, or none when planning itself throws: the probe, the state change, its events and the
+ * metrics are still recorded (without incident rows or notifications for this cycle), and the error is logged.
+ */
+function planOrNothing(deps: CycleDeps, log: Logger, input: PlanInput): NotificationPlan {
+  try {
+    return deps.planNotifications(input);
+  } catch (error) {
+    log.error('notifications could not be planned; the probe is recorded without them', { error });
+    return { incidents: [], outbox: [] };
+  }
 }
 
 /** Without a RecordQueue (tests of the cycle alone): every probe is committed at once, and a failure throws. */

@@ -6,8 +6,10 @@ import { describeOutcome } from '../diagnosis/outcomes.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import { ALERTMANAGER_TIMING } from '../notify/alertmanager/render.js';
 import { notificationFromPlan, planEventNotification, planExpiryResend, planIncidentNotifications, type IncidentPolicy, type NotificationFacts, type PlannedNotification } from '../notify/plan.js';
-import { outboxEntriesFor, type Notifier } from '../notify/registry.js';
+import { renderOutboxEntries, type Notifier, type RenderFailure } from '../notify/registry.js';
 import { compareWithLastSuccess, isIncidentState, snapshotOf, type Channel, type NotificationKind } from '../notify/types.js';
+import type { Logger } from '../log/logger.js';
+import type { AuthwatchMetrics } from '../metrics/metrics.js';
 import type { ProbeObservation } from '../probe/observation.js';
 import type { ConnectionState } from '../state/types.js';
 import type { IncidentChange, NewOutboxItem, OutboxKind, Ref, Store, StoredIncident } from '../store/store.js';
@@ -76,6 +78,11 @@ export function planNotifications(input: PlanInput, context: NotificationContext
     policy: incidentPolicy(context.alerting),
   });
   const outbox: NewOutboxItem[] = [];
+  const renderFailures: RenderFailure[] = [];
+  const add = (rendered: Rendered) => {
+    outbox.push(...rendered.rows);
+    renderFailures.push(...rendered.failures);
+  };
   for (const plan of planned) {
     const state = plan.incident?.state;
     let incident: Ref | undefined;
@@ -86,23 +93,31 @@ export function planNotifications(input: PlanInput, context: NotificationContext
       if (open) incident = { id: open.id };
     }
     if (!incident) continue; // an incident the database does not know (e.g. opened before incidents were recorded)
-    outbox.push(...rows(plan, facts, incidentNotifiers(context.notifiers, context.alerting), now, { incident }));
+    add(rows(plan, facts, incidentNotifiers(context.notifiers, context.alerting), now, { incident }));
   }
 
   events.forEach((event, index) => {
     if (!event.notify) return;
     const plan = planEventNotification(connection.name, { kind: event.kind, details: event.details ?? {} }, facts);
-    if (plan) outbox.push(...rows(plan, facts, context.notifiers, now, { event: { index } }));
+    if (plan) add(rows(plan, facts, context.notifiers, now, { event: { index } }));
   });
-  return { incidents, outbox };
+  return { incidents, outbox, renderFailures };
 }
 
 /** Reminders and Alertmanager re-sends for open incidents; returns how many rows were enqueued. */
-export function sweepIncidents(store: Store, config: Config, notifiers: readonly Notifier[], now: Date, previousSweepAt: Date | null): number {
+export function sweepIncidents(
+  store: Store,
+  config: Config,
+  notifiers: readonly Notifier[],
+  now: Date,
+  previousSweepAt: Date | null,
+  onRenderFailures: (failures: RenderFailure[]) => void,
+): number {
   const policy = incidentPolicy(config.alerting);
   if (notifiers.length === 0 || (policy.reminderIntervalMs === 0 && policy.alertmanagerResendMs === 0)) return 0;
   const connections = new Map(config.connections.map((connection) => [connection.name, connection]));
   const items: NewOutboxItem[] = [];
+  const failures: RenderFailure[] = [];
   for (const incident of store.openIncidents()) {
     const connection = connections.get(incident.connection);
     const kind = incident.kind;
@@ -117,7 +132,9 @@ export function sweepIncidents(store: Store, config: Config, notifiers: readonly
       const resend = planExpiryResend(connection.name, { kind, openedAt: incident.openedAt }, { at: expiresAt, daysLeft }, policy, now.toISOString(), previousSweepAt?.toISOString() ?? null);
       if (!resend) continue;
       const facts = notificationFacts(connection, latest.observation, latest, state, null, now);
-      items.push(...rows(resend, facts, notifiers, now, { incident: { id: incident.id } }).map((row) => ({ ...row, kind: 'reminder' as const })));
+      const rendered = rows(resend, facts, notifiers, now, { incident: { id: incident.id } });
+      failures.push(...rendered.failures);
+      items.push(...rendered.rows.map((row) => ({ ...row, kind: 'reminder' as const })));
       continue;
     }
     const planned = planIncidentNotifications({
@@ -129,10 +146,26 @@ export function sweepIncidents(store: Store, config: Config, notifiers: readonly
         policy,
     });
     const facts = notificationFacts(connection, latest.observation, latest, state, store.lastOkProbe(connection.name)?.observation ?? null, now);
-    for (const plan of planned) items.push(...rows(plan, facts, incidentNotifiers(notifiers, config.alerting), now, { incident: { id: incident.id } }));
+    for (const plan of planned) {
+      const rendered = rows(plan, facts, incidentNotifiers(notifiers, config.alerting), now, { incident: { id: incident.id } });
+      failures.push(...rendered.failures);
+      items.push(...rendered.rows);
+    }
   }
+  if (failures.length > 0) onRenderFailures(failures);
   if (items.length === 0) return 0;
   return store.enqueueOutbox(items, now).filter((id) => id !== null).length;
+}
+
+/**
+ * A renderer that threw (a defect in a notifier): its row was not written, so it is logged with the error and
+ * counted as a failed notification (authwatch_notifications_total{result="failed"}); nothing else is lost.
+ */
+export function reportRenderFailures(failures: readonly RenderFailure[], log: Logger, metrics: Pick<AuthwatchMetrics, 'notification'>): void {
+  for (const failure of failures) {
+    log.error('notification could not be rendered; not sent', { channel: failure.channel, target: failure.target, error: failure.error });
+    metrics.notification(failure.channel, 'failed');
+  }
 }
 
 /** With Slack grouping on, Slack hears of incidents only through their group (src/daemon/slack-groups.ts). */
@@ -140,16 +173,25 @@ function incidentNotifiers(notifiers: readonly Notifier[], alerting: AlertingCon
   return (alerting.slack?.groupWindowMs ?? 0) > 0 ? notifiers.filter((notifier) => notifier.channel !== 'slack') : notifiers;
 }
 
-function rows(plan: PlannedNotification, facts: NotificationFacts, notifiers: readonly Notifier[], now: Date, refs: Pick<NewOutboxItem, 'incident' | 'event'>): NewOutboxItem[] {
+interface Rendered {
+  rows: NewOutboxItem[];
+  failures: RenderFailure[];
+}
+
+function rows(plan: PlannedNotification, facts: NotificationFacts, notifiers: readonly Notifier[], now: Date, refs: Pick<NewOutboxItem, 'incident' | 'event'>): Rendered {
   const notification = notificationFromPlan(plan, facts);
-  return outboxEntriesFor(notifiers, notification, plan, { now }).map((entry) => ({
-    channel: entry.channel as Channel,
-    kind: OUTBOX_KIND[plan.kind],
-    target: entry.target,
-    payload: entry.payload,
-    dedupeKey: entry.dedupeKey,
-    ...refs,
-  }));
+  const { entries, failures } = renderOutboxEntries(notifiers, notification, plan, { now });
+  return {
+    rows: entries.map((entry) => ({
+      channel: entry.channel as Channel,
+      kind: OUTBOX_KIND[plan.kind],
+      target: entry.target,
+      payload: entry.payload,
+      dedupeKey: entry.dedupeKey,
+      ...refs,
+    })),
+    failures,
+  };
 }
 
 export function notificationFacts(
