@@ -6,38 +6,16 @@ import { classify } from '../diagnosis/classify.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import type { Logger } from '../log/logger.js';
 import type { AuthwatchMetrics } from '../metrics/metrics.js';
-import type { ProbeObservation } from '../probe/observation.js';
 import type { Prober } from '../probe/prober.js';
 import { detectEvents, type DetectedEvent, type ExpiryKind } from '../state/events.js';
 import { advance, policyFor, probeIsDue } from '../state/machine.js';
 import type { ConnectionState, StateChange } from '../state/types.js';
-import type { RenderFailure } from '../notify/registry.js';
 import type { PendingProbe, SubmitResult } from './record-queue.js';
 import { reportRenderFailures } from './notifications.js';
-import { stateChangedEvent, type IncidentChange, type NewEvent, type NewOutboxItem, type Store, type StoredIncident } from '../store/store.js';
+import { stateChangedEvent, type Store } from '../store/store.js';
+import type { NotificationPlan, NotificationPlanner, PlanInput } from '../notify/decide.js';
 
-export interface PlanInput {
-  connection: Connection;
-  observation: ProbeObservation;
-  diagnosis: Diagnosis;
-  before: ConnectionState;
-  next: ConnectionState;
-  change: StateChange | null;
-  /** Events of this cycle in the order they will be stored; index 0 is the state change when there is one. */
-  events: (NewEvent & { notify?: boolean; incident?: 'open' | 'resolve' | null })[];
-  lastOk: ProbeObservation | null;
-  openIncidents: StoredIncident[];
-  now: Date;
-}
-
-export interface NotificationPlan {
-  incidents: IncidentChange[];
-  outbox: NewOutboxItem[];
-  /** Rows a notifier could not render: not written, logged and counted as failed notifications after the commit. */
-  renderFailures?: RenderFailure[];
-}
-
-export type NotificationPlanner = (input: PlanInput) => NotificationPlan;
+export type { NotificationPlan, NotificationPlanner, PlanInput } from '../notify/decide.js';
 
 export interface CycleDeps {
   store: Store;

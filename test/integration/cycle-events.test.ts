@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, type Config, type Connection } from '../../src/config/load.js';
 import { runCycle, type CycleDeps } from '../../src/daemon/cycle.js';
-import { planNotifications } from '../../src/daemon/notifications.js';
+import { planNotifications } from '../../src/notify/decide.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 import { buildNotifiers } from '../../src/notify/registry.js';

@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseConfigText, type Config } from '../../src/config/load.js';
 import { runCycle, type CycleDeps, type NotificationPlanner } from '../../src/daemon/cycle.js';
-import { planNotifications } from '../../src/daemon/notifications.js';
+import { planNotifications } from '../../src/notify/decide.js';
 import { createLogger } from '../../src/log/logger.js';
 import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 import { buildNotifiers, type Notifier } from '../../src/notify/registry.js';
