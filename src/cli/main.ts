@@ -8,6 +8,7 @@ import type { CliIO } from './io.js';
 import type { LogLevel } from '../log/logger.js';
 import { parseShard, type Shard } from '../daemon/shard.js';
 import { VERSION } from '../version.js';
+import { CHANNELS, type Channel } from '../notify/types.js';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -120,8 +121,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   program
     .command('test-alert')
     .description('send a clearly marked test notification through each configured channel (exit 0 delivered, 1 not delivered, 2 config error)')
-    .addOption(new Option('--channel <channel>', 'only this channel').choices(['slack', 'alertmanager']))
-    .action(async (options: { channel?: 'slack' | 'alertmanager' }) => {
+    .addOption(new Option('--channel <channel>', 'only this channel').choices(CHANNELS))
+    .action(async (options: { channel?: Channel }) => {
       const { runTestAlert } = await import('./test-alert.js');
       exitCode = await runTestAlert({ configPath: globals().config, channel: options.channel ?? null }, io);
     });
@@ -133,7 +134,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option('--flip-after <duration>', "when the healthy Cloud connection's token gets revoked", '1m')
     .option('--schedule <cron>', 'probe schedule of the demo connections', '*/10 * * * * *')
     .action(async (options: { listen: string; flipAfter: string; schedule: string }) => {
-      const { runDemo } = await import('../demo/demo-command.js');
+      const { runDemo } = await import('./demo.js');
       exitCode = await runDemo(options, io);
     });
 

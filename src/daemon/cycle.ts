@@ -6,35 +6,16 @@ import { classify } from '../diagnosis/classify.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import type { Logger } from '../log/logger.js';
 import type { AuthwatchMetrics } from '../metrics/metrics.js';
-import type { ProbeObservation } from '../probe/observation.js';
 import type { Prober } from '../probe/prober.js';
 import { detectEvents, stateChangedEvent, type DetectedEvent, type ExpiryKind } from '../state/events.js';
 import { advance, policyFor, probeIsDue } from '../state/machine.js';
 import type { ConnectionState, StateChange } from '../state/types.js';
 import type { PendingProbe, SubmitResult } from './record-queue.js';
 import type { CycleStore } from '../store/ports.js';
-import type { IncidentChange, NewEvent, NewOutboxItem, StoredIncident } from '../store/types.js';
+import { reportRenderFailures } from './notifications.js';
+import type { NotificationPlan, NotificationPlanner, PlanInput } from '../notify/decide.js';
 
-export interface PlanInput {
-  connection: Connection;
-  observation: ProbeObservation;
-  diagnosis: Diagnosis;
-  before: ConnectionState;
-  next: ConnectionState;
-  change: StateChange | null;
-  /** Events of this cycle in the order they will be stored; index 0 is the state change when there is one. */
-  events: (NewEvent & { notify?: boolean; incident?: 'open' | 'resolve' | null })[];
-  lastOk: ProbeObservation | null;
-  openIncidents: StoredIncident[];
-  now: Date;
-}
-
-export interface NotificationPlan {
-  incidents: IncidentChange[];
-  outbox: NewOutboxItem[];
-}
-
-export type NotificationPlanner = (input: PlanInput) => NotificationPlan;
+export type { NotificationPlan, NotificationPlanner, PlanInput } from '../notify/decide.js';
 
 export interface CycleDeps {
   store: CycleStore;
@@ -138,7 +119,7 @@ export function commitProbe(deps: CycleDeps, { connection, observation, diagnosi
     ...(change ? [stateChangedEvent(change, { detail: diagnosis.detail, httpStatus: observation.http?.status ?? null })] : []),
     ...detected.map(toNewEvent),
   ];
-  const plan = deps.planNotifications({ connection, observation, diagnosis, before, next, change, events, lastOk, openIncidents, now });
+  const plan = planOrNothing(deps, log, { connection, observation, diagnosis, before, next, change, events, lastOk, openIncidents, now });
   const ids = deps.store.recordCycle({
     observation,
     diagnosis,
@@ -152,7 +133,21 @@ export function commitProbe(deps: CycleDeps, { connection, observation, diagnosi
     deps.onStateChange?.(connection, change, diagnosis);
   }
   for (const event of detected) log.warn(event.kind.replace('_', ' '), { details: event.details });
+  reportRenderFailures(plan.renderFailures ?? [], log, deps.metrics);
   if (ids.outboxIds.some((id) => id !== null)) deps.onEnqueued();
+}
+
+/**
+ * The notification plan, or none when planning itself throws: the probe, the state change, its events and the
+ * metrics are still recorded (without incident rows or notifications for this cycle), and the error is logged.
+ */
+function planOrNothing(deps: CycleDeps, log: Logger, input: PlanInput): NotificationPlan {
+  try {
+    return deps.planNotifications(input);
+  } catch (error) {
+    log.error('notifications could not be planned; the probe is recorded without them', { error });
+    return { incidents: [], outbox: [] };
+  }
 }
 
 /** Without a RecordQueue (tests of the cycle alone): every probe is committed at once, and a failure throws. */

@@ -20,7 +20,7 @@ import { DEFAULT_RECORD_QUEUE_BOUND, RecordQueue } from './record-queue.js';
 import { isStorageError, StorageHealth } from '../store/health.js';
 import { registerStorageMetrics } from '../metrics/storage-metrics.js';
 import { Scheduler } from './scheduler.js';
-import { planNotifications, sweepIncidents } from './notifications.js';
+import { planNotifications, reportRenderFailures, sweepIncidents } from './notifications.js';
 import { flushSlackGroups, SLACK_GROUPING_PASS_MS } from './slack-groups.js';
 import { StoreOutbox } from './store-outbox.js';
 import { ownedBy, type Shard } from './shard.js';
@@ -422,7 +422,7 @@ export class Daemon {
       if (this.stopping) return;
       try {
         const now = this.now();
-        const enqueued = sweepIncidents(this.store, this.config, this.notifiers, now, previousSweepAt);
+        const enqueued = sweepIncidents(this.store, this.config, this.notifiers, now, previousSweepAt, (failures) => reportRenderFailures(failures, logger, this.metrics));
         previousSweepAt = now;
         if (enqueued > 0) this.dispatcher.wake();
         this.refreshOutboxGauge();

@@ -3,10 +3,11 @@
 // schedule's connections; each waits for its fixed offset inside the spread window (so thousands of connections
 // on one schedule don't fire in the same millisecond), then for a place under the global concurrency cap, then
 // runs the cycle. A connection's tick is skipped while a cycle of that name still runs, including one started
-// under a schedule that a reload has since changed or removed.
-import cron, { type ScheduledTask } from 'node-cron';
+// under a schedule that a reload has since changed or removed. The decisions are pure and live in
+// ./schedule-plan.ts; this file keeps the cron tasks, the timers and the cycles in progress.
+import cron from 'node-cron';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { spreadOffsetMs } from './spread.js';
+import { DEFAULT_FIRST_PROBE_SPREAD_MS, type JobActivity, periodFromMatches, planFirstProbe, planTick, spreadOffsetMs, startDelaySeconds, waitMs } from './schedule-plan.js';
 
 export interface SchedulerOptions {
   concurrency: number;
@@ -18,10 +19,31 @@ export interface SchedulerOptions {
   now?: () => number;
   /** First probes after start are spread over this window (default 3 s). */
   firstProbeSpreadMs?: number;
+  /** Makes the one ticker of a schedule (default: a node-cron task); tests pass one they fire by hand. */
+  createTicker?: CreateTicker;
 }
 
-/** A first probe is not worth it when the schedule's own probe comes this soon anyway. */
-export const FIRST_PROBE_UNLESS_DUE_WITHIN_MS = 10_000;
+/** What fires a schedule's ticks: a node-cron task in the daemon. */
+export interface Ticker {
+  start(): void;
+  stop(): Promise<void> | void;
+  destroy(): Promise<void> | void;
+  /** The schedule's next matches from now. */
+  nextRuns(count: number): Date[];
+}
+
+export type CreateTicker = (schedule: string, onTick: (scheduledAt: Date) => void) => Ticker;
+
+/** One node-cron task per schedule expression. */
+export const cronTicker: CreateTicker = (schedule, onTick) => {
+  const task = cron.createTask(schedule, (context) => onTick(context.date), { name: `authwatch:${schedule}` });
+  return {
+    start: () => void task.start(),
+    stop: () => task.stop(),
+    destroy: () => task.destroy(),
+    nextRuns: (count) => task.getNextRuns(count),
+  };
+};
 
 /** unknown: no job of that name; not_run: stopping, or the cycle failed (reported through onError). */
 export type RunNowResult = { status: 'unknown' } | { status: 'not_run' } | { status: 'ran'; value: unknown };
@@ -46,7 +68,7 @@ interface Cycle {
 }
 
 interface CronGroup {
-  task: ScheduledTask;
+  task: Ticker;
   periodMs: number;
   /** Names of the jobs on this schedule. */
   members: Set<string>;
@@ -60,6 +82,7 @@ export class Scheduler {
   private readonly groups = new Map<string, CronGroup>();
   private readonly limit: LimitFunction;
   private readonly now: () => number;
+  private readonly createTicker: CreateTicker;
   private stopped = false;
   /** Settles when stop() begins: a runNow whose cycle stop() dropped from the queue must not wait forever. */
   private readonly stopping: Promise<void>;
@@ -68,6 +91,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.limit = pLimit(options.concurrency);
     this.now = options.now ?? Date.now;
+    this.createTicker = options.createTicker ?? cronTicker;
     this.stopping = new Promise((resolve) => (this.signalStop = resolve));
   }
 
@@ -141,24 +165,26 @@ export class Scheduler {
     let group = this.groups.get(schedule);
     if (!group) {
       const members = new Set<string>();
-      const task = cron.createTask(schedule, (context) => {
-        for (const name of members) this.tick(name, context.date);
-      }, { name: `authwatch:${schedule}` });
-      group = { task, periodMs: periodOf(task), members };
+      const task = this.createTicker(schedule, (scheduledAt) => {
+        for (const name of members) this.tick(name, scheduledAt);
+      });
+      group = { task, periodMs: periodFromMatches(task.nextRuns(2)), members };
       this.groups.set(schedule, group);
-      void task.start();
+      task.start();
     }
     return group;
   }
 
+  private activity(name: string): JobActivity | null {
+    const entry = this.entries.get(name);
+    return entry ? { cycleInProgress: this.cycles.has(name), waitingForOffset: entry.pendingTimer !== null } : null;
+  }
+
   private tick(name: string, scheduledAt: Date): void {
     const entry = this.entries.get(name);
-    if (!entry || this.stopped) return;
-    if (this.cycles.has(name) || entry.pendingTimer) {
-      this.options.onSkippedOverlap(name);
-      return;
-    }
-    this.launch(name, entry, scheduledAt.getTime() + entry.offsetMs);
+    const plan = planTick(scheduledAt.getTime(), entry?.offsetMs ?? 0, this.activity(name), this.stopped);
+    if (plan.run) this.launch(name, entry!, plan.plannedStart);
+    else if (plan.reason === 'overlap') this.options.onSkippedOverlap(name);
   }
 
   /**
@@ -166,14 +192,13 @@ export class Scheduler {
    * schedule first fires (up to a whole period); skipped for a job whose scheduled probe comes within 10 s anyway.
    */
   kickoff(names: string[]): void {
-    const spreadMs = this.options.firstProbeSpreadMs ?? 3000;
+    const spreadMs = this.options.firstProbeSpreadMs ?? DEFAULT_FIRST_PROBE_SPREAD_MS;
     const now = this.now();
     for (const name of names) {
       const entry = this.entries.get(name);
-      if (!entry || this.stopped || this.cycles.has(name) || entry.pendingTimer) continue;
-      const [nextTick] = this.groups.get(entry.job.schedule)?.task.getNextRuns(1) ?? [];
-      if (nextTick && nextTick.getTime() + entry.offsetMs - now <= FIRST_PROBE_UNLESS_DUE_WITHIN_MS) continue;
-      this.launch(name, entry, now + spreadOffsetMs(name, Number.POSITIVE_INFINITY, spreadMs));
+      const [nextTick] = entry ? (this.groups.get(entry.job.schedule)?.task.nextRuns(1) ?? []) : [];
+      const plan = planFirstProbe({ name, now, nextTickAt: nextTick?.getTime(), offsetMs: entry?.offsetMs ?? 0, spreadMs, activity: this.activity(name), stopped: this.stopped });
+      if (plan.run) this.launch(name, entry!, plan.plannedStart);
     }
   }
 
@@ -211,7 +236,7 @@ export class Scheduler {
       entry.pendingTimer = null;
       if (this.stopped || this.entries.get(name) !== entry || this.cycles.has(name)) return;
       this.startCycle(name, plannedStart, (job) => job.run());
-    }, Math.max(0, plannedStart - this.now()));
+    }, waitMs(plannedStart, this.now()));
   }
 
   private startCycle(name: string, plannedStart: number, run: (job: ScheduledJob) => Promise<unknown>): Cycle {
@@ -221,7 +246,7 @@ export class Scheduler {
       const job = this.entries.get(name)?.job;
       if (this.stopped || !job) return;
       cycle.started = true;
-      this.options.onStartDelay(Math.max(0, this.now() - plannedStart) / 1000);
+      this.options.onStartDelay(startDelaySeconds(plannedStart, this.now()));
       await run(job);
     })
       .catch((error: unknown) => this.options.onError(name, error))
@@ -231,10 +256,4 @@ export class Scheduler {
     this.cycles.set(name, cycle);
     return cycle;
   }
-}
-
-/** Time between two runs of the task, from its next two matches. */
-function periodOf(task: ScheduledTask): number {
-  const [first, second] = task.getNextRuns(2);
-  return first && second ? second.getTime() - first.getTime() : 60_000;
 }

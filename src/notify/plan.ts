@@ -12,6 +12,7 @@
 // Alertmanager's firing window runs out between probes on a slow schedule.
 import type { AuthState } from '../state/types.js';
 import {
+  CHANNELS,
   isIncidentState,
   type Changes,
   type Channel,
@@ -23,7 +24,8 @@ import {
   type NotificationKind,
 } from './types.js';
 
-export const ALL_CHANNELS: readonly Channel[] = ['slack', 'alertmanager'];
+/** A notification every configured channel hears of. */
+export const ALL_CHANNELS: readonly Channel[] = CHANNELS;
 
 export interface PlannedNotification {
   kind: NotificationKind;

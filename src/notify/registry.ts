@@ -200,18 +200,45 @@ export interface NewOutboxEntry {
 }
 
 /** One row per configured notifier of the given channels. */
+/** A notifier whose render threw: its row is not written; the caller logs and counts it as a failed notification. */
+export interface RenderFailure {
+  channel: Channel;
+  target: string;
+  error: unknown;
+}
+
+/**
+ * The rows of one notification, one per accepting notifier. A renderer that throws costs only its own row
+ * (returned as a failure): the other channels' rows, the probe and the state change are still written.
+ */
+export function renderOutboxEntries(
+  notifiers: readonly Notifier[],
+  notification: Notification,
+  plan: { dedupeKey: string; channels: readonly Channel[] },
+  context: RenderContext,
+): { entries: NewOutboxEntry[]; failures: RenderFailure[] } {
+  const entries: NewOutboxEntry[] = [];
+  const failures: RenderFailure[] = [];
+  for (const notifier of notifiers) {
+    if (!plan.channels.includes(notifier.channel) || !(notifier.accepts?.(notification) ?? true)) continue;
+    try {
+      const payload = notifier.render(notification, context);
+      entries.push({ channel: notifier.channel, target: notifier.target, dedupeKey: `${plan.dedupeKey}|${notifier.channel}|${notifier.target}`, payload });
+    } catch (error) {
+      failures.push({ channel: notifier.channel, target: notifier.target, error });
+    }
+  }
+  return { entries, failures };
+}
+
+/** As renderOutboxEntries, for a caller that reports a renderer's throw as its own (authwatch test-alert). */
 export function outboxEntriesFor(
   notifiers: readonly Notifier[],
   notification: Notification,
   plan: { dedupeKey: string; channels: readonly Channel[] },
   context: RenderContext,
 ): NewOutboxEntry[] {
-  return notifiers
-    .filter((notifier) => plan.channels.includes(notifier.channel) && (notifier.accepts?.(notification) ?? true))
-    .map((notifier) => ({
-      channel: notifier.channel,
-      target: notifier.target,
-      dedupeKey: `${plan.dedupeKey}|${notifier.channel}|${notifier.target}`,
-      payload: notifier.render(notification, context),
-    }));
+  const { entries, failures } = renderOutboxEntries(notifiers, notification, plan, context);
+  if (failures.length > 0) throw failures[0].error;
+  return entries;
 }

@@ -10,8 +10,10 @@ import type { Instant } from '../time/instant.js';
 
 export type { Instant } from '../time/instant.js';
 
-export type Channel = 'slack' | 'alertmanager';
-export const CHANNELS: readonly Channel[] = ['slack', 'alertmanager'];
+// The channel is a notification concept, defined once in notify/types.ts.
+export { CHANNELS, type Channel } from '../notify/types.js';
+import type { Channel } from '../notify/types.js';
+
 export type EventKind = 'state_changed' | 'tls_changed' | 'cert_expiring' | 'token_expiring' | 'identity_changed';
 export type IncidentKind = 'failing' | 'regressed' | 'unreachable' | 'cert_expiring' | 'token_expiring';
 export type OutboxKind = 'open' | 'resolve' | 'reminder' | 'event' | 'test';

@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { generateApiToken, generatePat } from '../../src/demo/simulated-jira.js';
+import { generateApiToken, generatePat } from '../support/jira-mock.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture } from '../support/jira-fixture.js';

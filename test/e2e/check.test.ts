@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runCli, type CliResult } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { describeOutcome } from '../../src/diagnosis/outcomes.js';
-import { generateApiToken, type SimulatedJira } from '../../src/demo/simulated-jira.js';
+import { generateApiToken, type JiraMock } from '../support/jira-mock.js';
 
 let fixture: JiraFixture;
 let dir: string;
@@ -61,8 +61,8 @@ describe('check against a mix of working and broken connections', () => {
   let configPath: string;
   let env: Record<string, string>;
   let cloudTenant: string;
-  let dcServer: SimulatedJira;
-  let expiredServer: SimulatedJira;
+  let dcServer: JiraMock;
+  let expiredServer: JiraMock;
   const unsetVariable = `AUTHWATCH_E2E_UNSET_${randomBytes(4).toString('hex').toUpperCase()}`;
 
   before(async () => {

@@ -10,7 +10,7 @@ import { DaemonProcess, runCli, type LogLine } from '../support/cli.js';
 import { secretEnv, startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock, type SlackMock } from '../support/slack-mock.js';
 import { daemonWorkspace, jiraConnection, type DaemonWorkspace } from '../support/daemon-config.js';
-import { generateApiToken } from '../../src/demo/simulated-jira.js';
+import { generateApiToken } from '../support/jira-mock.js';
 
 interface Recorded {
   probeIds: number[];

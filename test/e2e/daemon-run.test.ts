@@ -13,7 +13,7 @@ import { DaemonProcess, eventually, runCli, type LogLine } from '../support/cli.
 import { secretEnv, startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock, SLACK_WEBHOOK_PATH, type SlackMock } from '../support/slack-mock.js';
 import { daemonWorkspace, fetchJson, fetchText, jiraConnection, samplesOf, scrape, valueOf, type DaemonWorkspace, type Sample } from '../support/daemon-config.js';
-import { generateApiToken, generatePat, type SimulatedJira } from '../../src/demo/simulated-jira.js';
+import { generateApiToken, generatePat, type JiraMock } from '../support/jira-mock.js';
 import type { ConnectionView, ProbeView } from '../../src/server/read-model.js';
 
 const AUTH_STATES = ['unknown', 'ok', 'failing', 'regressed', 'unreachable'];
@@ -87,7 +87,7 @@ function sorted(map: Map<string, number>): [string, number][] {
 
 describe('authwatch run: states, agreement of every view, lockout safety, no secrets, clean stop', () => {
   let fixture: JiraFixture;
-  let secondJira: SimulatedJira;
+  let secondJira: JiraMock;
   let slack: SlackMock;
   let workspace: DaemonWorkspace;
   let daemon: DaemonProcess;
@@ -123,7 +123,7 @@ describe('authwatch run: states, agreement of every view, lockout safety, no sec
     writeFileSync(passwordFile, `${dcPassword}\n`, { mode: 0o600 });
     const env = { ...regressesSecret.env, ...neverSecret.env, ...downSecret.env, ...patSecret.env, AUTHWATCH_E2E_SLACK: slack.webhookUrl };
 
-    const user = (server: SimulatedJira, tenant: string) => server.tenant(tenant).user;
+    const user = (server: JiraMock, tenant: string) => server.tenant(tenant).user;
     const basic = (username: string, secret: string) => Buffer.from(`${username}:${secret}`).toString('base64');
     secrets.push(
       { what: 'Cloud API token', value: cloudToken },

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { generateApiToken } from '../../src/demo/simulated-jira.js';
+import { generateApiToken } from '../support/jira-mock.js';
 import { DaemonProcess, eventually } from '../support/cli.js';
 import { closedPort, startJiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock } from '../support/slack-mock.js';

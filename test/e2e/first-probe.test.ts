@@ -12,7 +12,7 @@ import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock, type SlackMock } from '../support/slack-mock.js';
 import { daemonWorkspace, fetchJson, jiraConnection, type DaemonWorkspace } from '../support/daemon-config.js';
 import { slackText } from '../support/notify-e2e.js';
-import { generateApiToken, generatePat } from '../../src/demo/simulated-jira.js';
+import { generateApiToken, generatePat } from '../support/jira-mock.js';
 import type { ConnectionView } from '../../src/server/read-model.js';
 
 const FIVE_MINUTES = '*/5 * * * *';

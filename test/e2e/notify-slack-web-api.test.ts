@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateApiToken } from '../../src/demo/simulated-jira.js';
+import { generateApiToken } from '../support/jira-mock.js';
 import { DaemonProcess } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { startSlackWebApiMock } from '../support/slack-web-api-mock.js';

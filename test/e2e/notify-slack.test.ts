@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../../src/config/duration.js';
-import { generateApiToken } from '../../src/demo/simulated-jira.js';
+import { generateApiToken } from '../support/jira-mock.js';
 import { describeOutcome } from '../../src/diagnosis/outcomes.js';
 import { escapeMrkdwn } from '../../src/notify/slack/blocks.js';
 import { DaemonProcess, eventually, type LogLine } from '../support/cli.js';

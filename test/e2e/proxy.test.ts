@@ -13,7 +13,7 @@ import { startSquid, type Squid } from '../support/squid.js';
 import { startTcpRecorder, type TcpRecorder } from '../support/tcp-recorder.js';
 import { createTestPki, type Pki } from '../support/pki.js';
 import { ConnectProxy } from '../../src/demo/connect-proxy.js';
-import type { SimulatedJira } from '../../src/demo/simulated-jira.js';
+import type { JiraMock } from '../support/jira-mock.js';
 
 const PROXY_USER = 'integration-proxy';
 const PROXY_PASSWORD = 'Pr0xy-pass-7f3a9c';
@@ -25,7 +25,7 @@ let squidAuth: Squid;
 let recorder: TcpRecorder;
 let inspectionPki: Pki;
 let inspecting: ConnectProxy;
-let blockedServer: SimulatedJira;
+let blockedServer: JiraMock;
 let tenant: string;
 let pat: string;
 

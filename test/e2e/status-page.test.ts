@@ -15,7 +15,7 @@ import { chromiumMissing, launchChromium, type Browser } from '../support/browse
 import { secretEnv, startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock, SLACK_WEBHOOK_PATH, type SlackMock } from '../support/slack-mock.js';
 import { daemonWorkspace, fetchJson, jiraConnection, type DaemonWorkspace } from '../support/daemon-config.js';
-import { generateApiToken, generatePat } from '../../src/demo/simulated-jira.js';
+import { generateApiToken, generatePat } from '../support/jira-mock.js';
 import { describeOutcome } from '../../src/diagnosis/outcomes.js';
 import type { ConnectionView } from '../../src/server/read-model.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/server/ui/routes.js';

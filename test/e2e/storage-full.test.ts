@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateApiToken } from '../../src/demo/simulated-jira.js';
+import { generateApiToken } from '../support/jira-mock.js';
 import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { fillUp, mountSkipReason, mountTmpfs } from '../support/mounts.js';

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, type Config, type Connection } from '../../src/config/load.js';
 import { runCycle, type CycleDeps } from '../../src/daemon/cycle.js';
-import { planNotifications } from '../../src/daemon/notifications.js';
+import { planNotifications } from '../../src/notify/decide.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 import { buildNotifiers } from '../../src/notify/registry.js';
 import { createProber } from '../../src/probe/prober.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
-import type { SimulatedJira } from '../../src/demo/simulated-jira.js';
+import type { JiraMock } from '../support/jira-mock.js';
 
 const DAY_MS = 86_400_000;
 let fixture: JiraFixture;
@@ -30,7 +30,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function configFor(server: SimulatedJira, tenant: string, extra: Record<string, unknown> = {}, alerting: Record<string, unknown> = {}): Config {
+function configFor(server: JiraMock, tenant: string, extra: Record<string, unknown> = {}, alerting: Record<string, unknown> = {}): Config {
   const user = server.tenant(tenant);
   return parseConfigText(
     JSON.stringify({

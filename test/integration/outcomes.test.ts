@@ -7,7 +7,7 @@ import { classify } from '../../src/diagnosis/classify.js';
 import { OUTCOMES, type Outcome } from '../../src/diagnosis/outcome-names.js';
 import type { Connection } from '../../src/config/load.js';
 import type { Diagnosis } from '../../src/diagnosis/types.js';
-import type { JiraBehaviour, JiraDeployment, SimulatedJira } from '../../src/demo/simulated-jira.js';
+import type { JiraBehaviour, JiraDeployment, JiraMock } from '../support/jira-mock.js';
 import { FINGERPRINT_KEY, closedPort, connectionFrom, secretEnv, startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { ConnectProxy, type ConnectProxyOptions } from '../../src/demo/connect-proxy.js';
 
@@ -36,7 +36,7 @@ async function probeAndClassify(connection: Connection, env: Record<string, stri
 interface LoginOptions {
   deployment: JiraDeployment;
   behaviour?: JiraBehaviour;
-  server?: SimulatedJira;
+  server?: JiraMock;
   /** Replace the real secret (a wrong token / password). */
   secret?: string;
   expect?: Record<string, string>;
@@ -45,7 +45,7 @@ interface LoginOptions {
 }
 
 /** Logs in to a fresh tenant with basic auth (Cloud: email + API token, DC: username + password). */
-async function basicLogin(options: LoginOptions): Promise<{ diagnosis: Diagnosis; tenant: string; server: SimulatedJira }> {
+async function basicLogin(options: LoginOptions): Promise<{ diagnosis: Diagnosis; tenant: string; server: JiraMock }> {
   const server = options.server ?? fixture.jira;
   const tenant = fixture.tenant({ deployment: options.deployment, behaviour: options.behaviour }, server);
   const { user, credentials } = server.tenant(tenant);
@@ -258,7 +258,7 @@ test('unexpected_response: a 418', async () => {
 });
 
 /** A Data Center PAT probe of a fresh tenant, with extra connection settings (proxy, tls). */
-async function patProbe(extra: Record<string, unknown>, server: SimulatedJira = fixture.jira): Promise<Diagnosis> {
+async function patProbe(extra: Record<string, unknown>, server: JiraMock = fixture.jira): Promise<Diagnosis> {
   const tenant = fixture.tenant({ deployment: 'datacenter' }, server);
   const { env, ref } = secretEnv(server.tenant(tenant).credentials.pat);
   const { tls, ...rest } = extra as { tls?: Record<string, unknown> };

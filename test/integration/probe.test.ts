@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { classify } from '../../src/diagnosis/classify.js';
 import { createProber } from '../../src/probe/prober.js';
 import type { ProbeObservation } from '../../src/probe/observation.js';
-import type { SimulatedJira } from '../../src/demo/simulated-jira.js';
+import type { JiraMock } from '../support/jira-mock.js';
 import { basicAuthorization } from '../../src/probe/credentials.js';
 import { subjectAltNames, certificateDate } from '../../src/probe/tls.js';
 import { tokenUsable } from '../../src/probe/oauth.js';
 import { FINGERPRINT_KEY, closedPort, connectionFrom, secretEnv, startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 
 let fixture: JiraFixture;
-let jira: SimulatedJira;
+let jira: JiraMock;
 
 before(async () => {
   fixture = await startJiraFixture();
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 /** A Cloud tenant on `server` and a prober that logs in with its email + API token, trusting the test CA. */
-function cloudProbe(server: SimulatedJira = jira, tls: Record<string, unknown> = {}) {
+function cloudProbe(server: JiraMock = jira, tls: Record<string, unknown> = {}) {
   const tenant = fixture.tenant({ deployment: 'cloud' }, server);
   const { user, credentials } = server.tenant(tenant);
   const { env, ref } = secretEnv(credentials.apiToken);
@@ -40,7 +40,7 @@ function cloudProbe(server: SimulatedJira = jira, tls: Record<string, unknown> =
   return { tenant, connection, prober: createProber(connection, { fingerprintKey: FINGERPRINT_KEY, env }), token: credentials.apiToken };
 }
 
-function dcProbe(behaviour: Parameters<SimulatedJira['setBehaviour']>[1] = 'normal', timeout = '2s') {
+function dcProbe(behaviour: Parameters<JiraMock['setBehaviour']>[1] = 'normal', timeout = '2s') {
   const tenant = fixture.tenant({ deployment: 'datacenter', behaviour });
   const { user, credentials } = jira.tenant(tenant);
   const { env, ref } = secretEnv(credentials.password);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { SimulatedJira } from '../../src/demo/simulated-jira.js';
+import type { JiraMock } from './jira-mock.js';
 
 /** A 6-field node-cron schedule: a probe every second. */
 export const EVERY_SECOND = '*/1 * * * * *';
@@ -65,7 +65,7 @@ export type JiraAuth = 'cloud-basic' | 'dc-basic' | 'dc-pat';
  * daemon reads the credential from (`{ env: NAME }` or `{ file: PATH }`); the username comes from the tenant.
  */
 export function jiraConnection(
-  server: SimulatedJira,
+  server: JiraMock,
   tenant: string,
   options: { name: string; auth: JiraAuth; secret: Record<string, string>; caFile: string; extra?: Record<string, unknown> },
 ): Record<string, unknown> {

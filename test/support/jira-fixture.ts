@@ -5,26 +5,26 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { parseConfigText, type Connection } from '../../src/config/load.js';
 import { createTestPki, type CertificatePair, type Pki } from '../../src/demo/pki.js';
-import { SimulatedJira, type SimulatedJiraTls, type TenantOptions } from '../../src/demo/simulated-jira.js';
+import { JiraMock, type SimulatedJiraTls, type TenantOptions } from './jira-mock.js';
 
 export interface JiraFixture {
   pki: Pki;
   /** Valid certificate for 127.0.0.1, signed by pki.ca. */
-  jira: SimulatedJira;
+  jira: JiraMock;
   /** Adds a tenant with a unique name to `jira` (or another server) and returns its name. */
-  tenant(options: Omit<TenantOptions, 'name'> & { name?: string }, server?: SimulatedJira): string;
+  tenant(options: Omit<TenantOptions, 'name'> & { name?: string }, server?: JiraMock): string;
   /** Starts another simulated Jira with the same tenants API (e.g. serving the expired certificate). */
-  startServer(tls: SimulatedJiraTls | null, extra?: { hugeBodyBytes?: number; slowBodyIntervalMs?: number }): Promise<SimulatedJira>;
-  serve(pair: CertificatePair, extra?: Partial<SimulatedJiraTls>): Promise<SimulatedJira>;
+  startServer(tls: SimulatedJiraTls | null, extra?: { hugeBodyBytes?: number; slowBodyIntervalMs?: number }): Promise<JiraMock>;
+  serve(pair: CertificatePair, extra?: Partial<SimulatedJiraTls>): Promise<JiraMock>;
   close(): Promise<void>;
 }
 
 export async function startJiraFixture(): Promise<JiraFixture> {
   const pki = await createTestPki();
-  const servers: SimulatedJira[] = [];
+  const servers: JiraMock[] = [];
   let counter = 0;
   const startServer = async (tls: SimulatedJiraTls | null, extra: { hugeBodyBytes?: number; slowBodyIntervalMs?: number } = {}) => {
-    const server = new SimulatedJira({ tls, ...extra });
+    const server = new JiraMock({ tls, ...extra });
     await server.start();
     servers.push(server);
     return server;

@@ -1,9 +1,24 @@
+// The scheduler's decisions at fixed instants (src/daemon/schedule-plan.ts), then the Scheduler itself driven by
+// tickers fired by hand and a clock the test sets: no test here waits on a real cron or on real time.
+// test/integration/scheduler-timers.test.ts shows the real node-cron tasks and timers fire.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import cron from 'node-cron';
-import { Scheduler } from '../../src/daemon/scheduler.js';
-import { spreadOffsetMs } from '../../src/daemon/spread.js';
+import { EventEmitter, once } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { type CreateTicker, Scheduler, type SchedulerOptions } from '../../src/daemon/scheduler.js';
+import {
+  FIRST_PROBE_UNLESS_DUE_WITHIN_MS,
+  periodFromMatches,
+  planFirstProbe,
+  planTick,
+  spreadOffsetMs,
+  startDelaySeconds,
+  waitMs,
+} from '../../src/daemon/schedule-plan.js';
+import { initialState, probeIsDue } from '../../src/state/machine.js';
+
+const T0 = Date.parse('2026-03-01T10:00:00.000Z');
+const idle = { cycleInProgress: false, waitingForOffset: false };
 
 test('spread offsets are stable per name, spread over the window, and never beyond 80% of the period', () => {
   const offsets = Array.from({ length: 1000 }, (_, index) => spreadOffsetMs(`conn-${index}`, 60_000, 20_000));
@@ -18,183 +33,315 @@ test('spread offsets are stable per name, spread over the window, and never beyo
   assert.equal(spreadOffsetMs('x', 0, 20_000), 0);
 });
 
-test('a slow connection is not probed twice at once, and the global cap holds', async () => {
-  let running = 0;
-  let maxRunning = 0;
-  const runs = new Map<string, number>();
-  const skipped: string[] = [];
-  const delays: number[] = [];
-  const scheduler = new Scheduler({
-    concurrency: 1,
-    maxSpreadMs: 0,
-    onStartDelay: (seconds) => delays.push(seconds),
-    onSkippedOverlap: (name) => skipped.push(name),
-    onError: (name, error) => assert.fail(`${name}: ${String(error)}`),
-  });
-  const job = (name: string, busyMs: number) => ({
-    name,
-    schedule: '* * * * * *',
-    run: async () => {
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      runs.set(name, (runs.get(name) ?? 0) + 1);
-      await sleep(busyMs);
-      running--;
-    },
-  });
-  scheduler.sync([job('slow', 1500), job('fast', 10)]);
-  // Slow holds the one place 1.5 s at a time, so its next tick finds it busy; fast runs between slow's runs,
-  // about every 2 s: three or more times in 6.2 s, whichever job a tick queues first.
-  await sleep(6200);
-  const stillRunning = await scheduler.stop(5000);
-  assert.deepEqual(stillRunning, []);
-  assert.equal(maxRunning, 1, 'the global concurrency cap of 1 was exceeded');
-  assert.ok(skipped.includes('slow'), 'the slow connection should have had overlapping ticks skipped');
-  assert.ok((runs.get('fast') ?? 0) >= 2, 'the fast connection kept being probed');
-  assert.ok(delays.some((seconds) => seconds > 0.5), 'waiting for the cap shows up as start delay');
+test("a schedule's period comes from its next two matches, a minute when it cannot say", () => {
+  assert.equal(periodFromMatches([new Date(T0), new Date(T0 + 300_000)]), 300_000);
+  assert.equal(periodFromMatches([new Date(T0)]), 60_000);
+  assert.equal(periodFromMatches([]), 60_000);
 });
 
-test('sync adds, keeps and removes jobs by name', async () => {
-  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: () => {} });
-  const noop = async () => {};
-  scheduler.sync([{ name: 'a', schedule: '*/5 * * * *', run: noop }, { name: 'b', schedule: '*/5 * * * *', run: noop }]);
-  scheduler.sync([{ name: 'b', schedule: '*/5 * * * *', run: noop }, { name: 'c', schedule: '* * * * *', run: noop }]);
-  assert.deepEqual(scheduler.names().sort(), ['b', 'c']);
-  await scheduler.stop(100);
+test('a tick runs at its instant plus the offset, and is skipped while the previous probe is still in progress', () => {
+  assert.deepEqual(planTick(T0, 12_345, idle, false), { run: true, plannedStart: T0 + 12_345 });
+  assert.deepEqual(planTick(T0, 0, { cycleInProgress: true, waitingForOffset: false }, false), { run: false, reason: 'overlap' });
+  assert.deepEqual(planTick(T0, 0, { cycleInProgress: false, waitingForOffset: true }, false), { run: false, reason: 'overlap' }, 'a tick still waiting for its offset counts as in progress');
+  assert.deepEqual(planTick(T0, 0, idle, true), { run: false, reason: 'stopped' });
+  assert.deepEqual(planTick(T0, 0, null, false), { run: false, reason: 'unknown' });
 });
 
-test('jobs on one schedule share one cron task and all run; a removed job stops, a moved job follows its new schedule', async () => {
-  const runs = new Map<string, number>();
-  const scheduler = new Scheduler({ concurrency: 8, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: () => {} });
-  const job = (name: string, schedule: string) => ({ name, schedule, run: async () => void runs.set(name, (runs.get(name) ?? 0) + 1) });
-  const tasksBefore = cron.getTasks().size;
-  scheduler.sync([job('a', '* * * * * *'), job('b', '* * * * * *'), job('c', '* * * * * *')]);
-  assert.equal(cron.getTasks().size - tasksBefore, 1, 'three jobs on one schedule should share one node-cron task');
-  await sleep(2300);
-  for (const name of ['a', 'b', 'c']) assert.ok((runs.get(name) ?? 0) >= 2, `${name} ran ${runs.get(name) ?? 0} times in 2.3 s`);
-
-  scheduler.sync([job('b', '* * * * * *'), job('c', '*/1 * * * * *')]);
-  assert.equal(cron.getTasks().size - tasksBefore, 2);
-  runs.clear();
-  await sleep(2300);
-  assert.equal(runs.get('a'), undefined, 'a removed job must not run');
-  assert.ok((runs.get('b') ?? 0) >= 2, `b ran ${runs.get('b') ?? 0} times`);
-  assert.ok((runs.get('c') ?? 0) >= 2, `c ran ${runs.get('c') ?? 0} times on its new schedule`);
-  await scheduler.stop(1000);
-  assert.equal(cron.getTasks().size, tasksBefore, 'stop destroys the cron tasks');
+test('the lockout back-off holds a tick until its instant, then the first tick after it runs', () => {
+  const held = { ...initialState(), backoffUntil: new Date(T0 + 15 * 60_000).toISOString() };
+  assert.equal(probeIsDue(held, new Date(T0 + 14 * 60_000)), false);
+  assert.equal(probeIsDue(held, new Date(T0 + 15 * 60_000)), true);
+  assert.equal(probeIsDue(held, new Date(T0), { lockoutBackoff: false }), true, 'no back-off for a connection it no longer applies to');
 });
 
-/** A job that runs until the test lets it finish, recording how many runs of it overlap. */
-function gatedJob(name: string) {
-  const state = { started: 0, finished: 0, running: 0, maxRunning: 0, release: () => {} };
-  let gate = new Promise<void>((resolve) => (state.release = resolve));
-  const job = (schedule: string) => ({
-    name,
-    schedule,
-    run: async () => {
-      state.started++;
-      state.running++;
-      state.maxRunning = Math.max(state.maxRunning, state.running);
-      await gate;
-      state.running--;
-      state.finished++;
-      gate = Promise.resolve();
-    },
-  });
-  return { state, job };
-}
+test('the first probe after start: spread over the window by name, none when the schedule fires within 10 s anyway', () => {
+  const facts = { name: 'jira-prod', now: T0, nextTickAt: T0 + 3_600_000, offsetMs: 0, spreadMs: 3000, activity: idle, stopped: false };
+  const plan = planFirstProbe(facts);
+  assert.ok(plan.run && plan.plannedStart >= T0 && plan.plannedStart < T0 + 3000, JSON.stringify(plan));
+  assert.deepEqual(planFirstProbe(facts), plan, 'the same name gets the same place');
+  const starts = Array.from({ length: 200 }, (_, index) => planFirstProbe({ ...facts, name: `conn-${index}` })).map((p) => (p.run ? p.plannedStart - T0 : -1));
+  assert.ok(starts.every((ms) => ms >= 0 && ms < 3000) && starts.some((ms) => ms > 2000), 'spread over the whole window');
 
-/** After a failed assertion too: no cron task or gated run may keep the test process alive. */
-async function cleanUp(scheduler: Scheduler, state: { release: () => void }): Promise<void> {
-  state.release();
-  if (!stoppedSchedulers.has(scheduler)) await scheduler.stop(0);
-}
-const stoppedSchedulers = new WeakSet<Scheduler>();
+  const dueAt = T0 + FIRST_PROBE_UNLESS_DUE_WITHIN_MS;
+  assert.deepEqual(planFirstProbe({ ...facts, nextTickAt: dueAt }), { run: false, reason: 'due_soon' });
+  assert.deepEqual(planFirstProbe({ ...facts, nextTickAt: dueAt - 5000, offsetMs: 4000 }), { run: false, reason: 'due_soon' });
+  assert.equal(planFirstProbe({ ...facts, nextTickAt: dueAt - 5000, offsetMs: 5001 }).run, true, "the connection's offset moves its scheduled probe beyond 10 s");
+  assert.equal(planFirstProbe({ ...facts, nextTickAt: undefined }).run, true);
+  assert.deepEqual(planFirstProbe({ ...facts, activity: { cycleInProgress: false, waitingForOffset: true } }), { run: false, reason: 'overlap' }, 'a second kickoff adds none');
+  assert.deepEqual(planFirstProbe({ ...facts, stopped: true }), { run: false, reason: 'stopped' });
+  assert.deepEqual(planFirstProbe({ ...facts, activity: null }), { run: false, reason: 'unknown' });
+});
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
+test('the wait before a planned start is never negative, and the start delay counts how late it began', () => {
+  assert.equal(waitMs(T0 + 2500, T0), 2500);
+  assert.equal(waitMs(T0, T0 + 2500), 0);
+  assert.equal(startDelaySeconds(T0, T0 + 1500), 1.5);
+  assert.equal(startDelaySeconds(T0 + 1500, T0), 0);
+});
+
+/** Tickers the test fires by hand; every schedule matches each second from the test's clock unless told otherwise. */
+class ManualTickers {
+  readonly made: { schedule: string; onTick: (at: Date) => void; started: boolean; destroyed: boolean }[] = [];
+  constructor(
+    private readonly clock: { now: number },
+    private readonly periods: Record<string, number> = {},
+  ) {}
+
+  readonly create: CreateTicker = (schedule, onTick) => {
+    const ticker = { schedule, onTick, started: false, destroyed: false };
+    this.made.push(ticker);
+    return {
+      start: () => void (ticker.started = true),
+      stop: () => {},
+      destroy: () => void (ticker.destroyed = true),
+      nextRuns: (count) => {
+        const period = this.periods[schedule] ?? 1000;
+        const first = (Math.floor(this.clock.now / period) + 1) * period;
+        return Array.from({ length: count }, (_, index) => new Date(first + index * period));
+      },
+    };
+  };
+
+  live(): string[] {
+    return this.made.filter((ticker) => ticker.started && !ticker.destroyed).map((ticker) => ticker.schedule);
+  }
+
+  /** Fires the live ticker of the schedule at the clock's instant. */
+  fire(schedule: string): void {
+    const ticker = this.made.find((candidate) => candidate.schedule === schedule && !candidate.destroyed);
+    assert.ok(ticker, `no live ticker for ${schedule}`);
+    ticker.onTick(new Date(this.clock.now));
   }
 }
 
-test('a schedule changed while its probe runs: the new schedule skips until the old run ends, and stop waits for it', async (t) => {
+function harness(options: Partial<SchedulerOptions> = {}, periods?: Record<string, number>) {
+  const clock = { now: T0 };
+  const tickers = new ManualTickers(clock, periods);
   const skipped: string[] = [];
-  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: (name) => skipped.push(name), onError: () => {} });
-  const { state, job } = gatedJob('jira-prod');
-  t.after(() => cleanUp(scheduler, state));
-  scheduler.sync([job('* * * * * *')]);
-  await until(() => state.started === 1, 'the first run');
+  const delays: number[] = [];
+  const scheduler = new Scheduler({
+    concurrency: 4,
+    maxSpreadMs: 0,
+    firstProbeSpreadMs: 0,
+    onStartDelay: (seconds) => delays.push(seconds),
+    onSkippedOverlap: (name) => skipped.push(name),
+    onError: (name, error) => assert.fail(`${name}: ${String(error)}`),
+    now: () => clock.now,
+    createTicker: tickers.create,
+    ...options,
+  });
+  return { clock, tickers, skipped, delays, scheduler };
+}
 
-  scheduler.sync([job('*/1 * * * * *')]);
-  await until(() => skipped.includes('jira-prod'), "a tick of the new schedule during the old schedule's run");
-  assert.equal(state.started, 1, 'the rescheduled connection must not start a second run while the first one is in flight');
+/** Jobs that run until the test releases them, announcing every start and end, counting overlapping runs. */
+class GatedJobs {
+  readonly events = new EventEmitter();
+  readonly started = new Map<string, number>();
+  readonly finished = new Map<string, number>();
+  running = 0;
+  maxRunning = 0;
+  private readonly gates = new Map<string, () => void>();
+
+  job(name: string, schedule: string, value?: () => unknown) {
+    return {
+      name,
+      schedule,
+      run: async () => {
+        this.started.set(name, (this.started.get(name) ?? 0) + 1);
+        this.running++;
+        this.maxRunning = Math.max(this.maxRunning, this.running);
+        await new Promise<void>((resolve) => {
+          this.gates.set(name, resolve);
+          this.events.emit(`start:${name}`);
+        });
+        this.running--;
+        this.finished.set(name, (this.finished.get(name) ?? 0) + 1);
+        this.events.emit(`end:${name}`);
+        return value?.();
+      },
+    };
+  }
+
+  /** Resolves when the named job's run has started (call before the action that starts it). */
+  starts(name: string): Promise<unknown> {
+    return once(this.events, `start:${name}`);
+  }
+
+  ends(name: string): Promise<unknown> {
+    return once(this.events, `end:${name}`);
+  }
+
+  release(name: string): void {
+    const gate = this.gates.get(name);
+    this.gates.delete(name);
+    gate?.();
+  }
+
+  releaseAll(): void {
+    for (const name of [...this.gates.keys()]) this.release(name);
+  }
+}
+
+/** Lets timers of 0 ms, the concurrency queue and settled promises run, so "nothing happened" is observed, not slept on. */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 20; turn++) await nextTurn();
+}
+
+test('a slow connection is not probed twice at once, the global cap holds, and waiting for it shows as start delay', async (t) => {
+  const { clock, tickers, skipped, delays, scheduler } = harness({ concurrency: 1 });
+  const jobs = new GatedJobs();
+  t.after(async () => {
+    jobs.releaseAll();
+    await scheduler.stop(0);
+  });
+  scheduler.sync([jobs.job('slow', '* * * * * *'), jobs.job('fast', '* * * * * *')]);
+  const slowStarts = jobs.starts('slow');
+  tickers.fire('* * * * * *');
+  await slowStarts;
+  await settle();
+  assert.equal(jobs.started.get('fast'), undefined, 'fast waits for the one place');
+
+  clock.now += 1000;
+  tickers.fire('* * * * * *');
+  assert.deepEqual(skipped.sort(), ['fast', 'slow'], 'both are still in progress at the next tick: skipped, not queued twice');
+
+  clock.now += 500;
+  const fastStarts = jobs.starts('fast');
+  jobs.release('slow');
+  await fastStarts;
+  assert.equal(jobs.maxRunning, 1, 'the global concurrency cap of 1 was exceeded');
+  assert.deepEqual(delays, [0, 1.5], 'fast started 1.5 s after its tick, behind slow');
+  jobs.release('fast');
+  await jobs.ends('fast');
+
+  clock.now += 500;
+  const again = jobs.starts('slow');
+  tickers.fire('* * * * * *');
+  await again;
+  assert.equal(jobs.started.get('slow'), 2, 'the slow connection is probed again at the first tick after its run');
+});
+
+test('sync adds, keeps and removes jobs by name, one ticker per schedule, reporting its period', async () => {
+  const { tickers, scheduler } = harness({}, { '*/5 * * * *': 300_000 });
+  const noop = async () => {};
+  scheduler.sync([{ name: 'a', schedule: '*/5 * * * *', run: noop }, { name: 'b', schedule: '*/5 * * * *', run: noop }]);
+  assert.deepEqual(tickers.live(), ['*/5 * * * *']);
+  assert.equal(scheduler.periodSeconds('a'), 300);
+  scheduler.sync([{ name: 'b', schedule: '*/5 * * * *', run: noop }, { name: 'c', schedule: '* * * * *', run: noop }]);
+  assert.deepEqual(scheduler.names().sort(), ['b', 'c']);
+  assert.equal(scheduler.periodSeconds('a'), null);
+  scheduler.sync([{ name: 'c', schedule: '* * * * *', run: noop }]);
+  assert.deepEqual(tickers.live(), ['* * * * *'], "a schedule's ticker goes with its last connection");
+  await scheduler.stop(0);
+  assert.deepEqual(tickers.live(), [], 'stop destroys the tickers');
+});
+
+test('jobs on one schedule share one ticker and all run; a removed job stops, a moved job follows its new schedule', async () => {
+  const { clock, tickers, scheduler } = harness();
+  const runs: string[] = [];
+  const ran = new EventEmitter();
+  const job = (name: string, schedule: string) => ({ name, schedule, run: async () => void (runs.push(name), ran.emit('run')) });
+  const runsOf = async (count: number) => {
+    while (runs.length < count) await once(ran, 'run');
+    await settle();
+    return runs.splice(0).sort();
+  };
+  scheduler.sync([job('a', '* * * * * *'), job('b', '* * * * * *'), job('c', '* * * * * *')]);
+  assert.equal(tickers.made.length, 1, 'three jobs on one schedule share one ticker');
+  tickers.fire('* * * * * *');
+  assert.deepEqual(await runsOf(3), ['a', 'b', 'c']);
+
+  scheduler.sync([job('b', '* * * * * *'), job('c', '*/1 * * * * *')]);
+  assert.deepEqual(tickers.live().sort(), ['* * * * * *', '*/1 * * * * *']);
+  clock.now += 1000;
+  tickers.fire('* * * * * *');
+  assert.deepEqual(await runsOf(1), ['b'], 'a removed job must not run, a moved one not on its old schedule');
+  tickers.fire('*/1 * * * * *');
+  assert.deepEqual(await runsOf(1), ['c'], 'c runs on its new schedule');
+  await scheduler.stop(0);
+});
+
+test('a schedule changed while its probe runs: the new schedule skips until the old run ends, and stop waits for it', async (t) => {
+  const { tickers, skipped, scheduler } = harness();
+  const jobs = new GatedJobs();
+  t.after(() => jobs.releaseAll());
+  scheduler.sync([jobs.job('jira-prod', '* * * * * *')]);
+  const started = jobs.starts('jira-prod');
+  tickers.fire('* * * * * *');
+  await started;
+
+  scheduler.sync([jobs.job('jira-prod', '*/1 * * * * *')]);
+  tickers.fire('*/1 * * * * *');
+  assert.deepEqual(skipped, ['jira-prod'], "a tick of the new schedule during the old schedule's run is skipped");
+  await settle();
+  assert.equal(jobs.started.get('jira-prod'), 1, 'the rescheduled connection must not start a second run while the first one is in flight');
 
   let stopped = false;
-  stoppedSchedulers.add(scheduler);
-  const stopping = scheduler.stop(10_000).then((names) => {
+  const stopping = scheduler.stop(3_600_000).then((names) => {
     stopped = true;
     return names;
   });
-  await sleep(300);
+  await settle();
   assert.equal(stopped, false, 'stop() must wait for the run started under the old schedule');
-  state.release();
+  jobs.release('jira-prod');
   assert.deepEqual(await stopping, []);
-  assert.equal(state.finished, 1);
-  assert.equal(state.maxRunning, 1);
+  assert.equal(jobs.finished.get('jira-prod'), 1);
+  assert.equal(jobs.maxRunning, 1);
 });
 
 test('a connection removed while its probe runs is still reported by stop() when the grace runs out', async (t) => {
-  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: () => {} });
-  const { state, job } = gatedJob('jira-old');
-  t.after(() => cleanUp(scheduler, state));
-  scheduler.sync([job('* * * * * *')]);
-  await until(() => state.started === 1, 'the first run');
+  const { tickers, scheduler } = harness();
+  const jobs = new GatedJobs();
+  t.after(() => jobs.releaseAll());
+  scheduler.sync([jobs.job('jira-old', '* * * * * *')]);
+  const started = jobs.starts('jira-old');
+  tickers.fire('* * * * * *');
+  await started;
   scheduler.sync([]);
   assert.deepEqual(scheduler.names(), []);
-  stoppedSchedulers.add(scheduler);
-  assert.deepEqual(await scheduler.stop(200), ['jira-old'], 'the removed connection is still running and must be named');
-  state.release();
-  await until(() => state.finished === 1, 'the run to end');
+  assert.deepEqual(await scheduler.stop(0), ['jira-old'], 'the removed connection is still running and must be named');
+  const ended = jobs.ends('jira-old');
+  jobs.release('jira-old');
+  await ended;
 });
 
-test('kickoff: a first run of each job within the spread window, none for a job whose schedule fires soon anyway', async () => {
+test('kickoff: a first run of each job, none for a job whose schedule fires soon anyway, none twice', async () => {
+  const { tickers, scheduler } = harness({}, { '0 0 1 1 *': 365 * 86_400_000 });
   const runs: string[] = [];
-  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, firstProbeSpreadMs: 300, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: (name, error) => assert.fail(`${name}: ${String(error)}`) });
-  const job = (name: string, schedule: string) => ({ name, schedule, run: async () => void runs.push(name) });
+  const ran = new EventEmitter();
+  const job = (name: string, schedule: string) => ({ name, schedule, run: async () => void (runs.push(name), ran.emit('run')) });
   // Yearly schedules: without the kickoff these would stay unknown for months.
   scheduler.sync([job('yearly-a', '0 0 1 1 *'), job('yearly-b', '0 0 1 1 *'), job('every-second', '* * * * * *')]);
   scheduler.kickoff(scheduler.names());
   scheduler.kickoff(scheduler.names()); // a second call while the first runs are pending adds none
-  await sleep(1500);
-  await scheduler.stop(1000);
-  assert.deepEqual(runs.filter((name) => name.startsWith('yearly')).sort(), ['yearly-a', 'yearly-b'], 'one first run each');
-  assert.ok(runs.includes('every-second'), 'the every-second job runs on its schedule');
+  while (runs.length < 2) await once(ran, 'run');
+  await settle();
+  assert.deepEqual(runs.sort(), ['yearly-a', 'yearly-b'], 'one first run each; the every-second job waits for its tick');
+  tickers.fire('* * * * * *');
+  await once(ran, 'run');
+  assert.equal(runs.at(-1), 'every-second', 'the every-second job runs on its schedule');
+  await scheduler.stop(0);
 });
 
-test('runNow: runs the job and returns its value, waits for a cycle in progress first, and knows unknown names', async () => {
-  let running = 0;
-  let overlapped = false;
+test('runNow: runs the job and returns its value, waits for a cycle in progress first, and knows unknown names', async (t) => {
+  const { scheduler } = harness();
+  const jobs = new GatedJobs();
+  t.after(() => jobs.releaseAll());
   let value = 0;
-  const scheduler = new Scheduler({ concurrency: 4, maxSpreadMs: 0, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: (name, error) => assert.fail(`${name}: ${String(error)}`) });
-  scheduler.sync([
-    {
-      name: 'slow',
-      schedule: '0 0 1 1 *',
-      run: async () => {
-        running++;
-        overlapped ||= running > 1;
-        await sleep(200);
-        running--;
-        return ++value;
-      },
-    },
-  ]);
-  const [first, second] = await Promise.all([scheduler.runNow('slow'), scheduler.runNow('slow')]);
+  scheduler.sync([jobs.job('slow', '0 0 1 1 *', () => ++value)]);
+  const firstStarts = jobs.starts('slow');
+  const both = Promise.all([scheduler.runNow('slow'), scheduler.runNow('slow')]);
+  await firstStarts;
+  await settle();
+  assert.equal(jobs.started.get('slow'), 1, 'the second waits for the first');
+  const secondStarts = jobs.starts('slow');
+  jobs.release('slow');
+  await secondStarts;
+  jobs.release('slow');
+  const [first, second] = await both;
   assert.deepEqual([first, second].map((result) => (result.status === 'ran' ? result.value : null)).sort(), [1, 2], 'two runs, one after the other');
-  assert.equal(overlapped, false, 'never two cycles of one job at once');
+  assert.equal(jobs.maxRunning, 1, 'never two cycles of one job at once');
   assert.deepEqual(await scheduler.runNow('nope'), { status: 'unknown' });
-  await scheduler.stop(1000);
+  await scheduler.stop(0);
   assert.deepEqual(await scheduler.runNow('slow'), { status: 'not_run' }, 'nothing runs after stop');
 });

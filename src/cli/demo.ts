@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, loadConfigFile, parseConfigText } from '../config/load.js';
-import { reportConfigError } from '../cli/validate.js';
-import { probeAndClassify, renderCheck } from '../cli/check.js';
-import { writeLine, EXIT_NOT_OK, EXIT_OK, type CliIO } from '../cli/io.js';
+import { reportConfigError } from './validate.js';
+import { probeAndClassify, renderCheck } from './check.js';
+import { writeLine, EXIT_NOT_OK, EXIT_OK, type CliIO } from './io.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger } from '../log/logger.js';
-import { createTestPki, type Pki } from './pki.js';
-import { generateApiToken, SimulatedJira } from './simulated-jira.js';
-import { ConnectProxy } from './connect-proxy.js';
+import { createTestPki, type Pki } from '../demo/pki.js';
+import { generateApiToken, SimulatedJira } from '../demo/simulated-jira.js';
+import { ConnectProxy } from '../demo/connect-proxy.js';
 
 export interface DemoOptions {
   /** Where the daemon serves /metrics and the API. */
