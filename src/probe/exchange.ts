@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import got from 'got';
+import got, { type RequestFunction } from 'got';
 import type { ProbeError } from './observation.js';
 import { errorFrom, probeError } from './connect.js';
 
@@ -35,22 +35,14 @@ export interface ExchangeResult {
   timings: { request: number | null; first_byte: number | null; download: number | null };
 }
 
-/** Hands exactly one pre-opened socket to the HTTP layer; any further connection attempt fails. */
-function singleSocketAgents(socket: Duplex): { http: http.Agent; https: https.Agent } {
-  let used = false;
-  const createConnection = (_options: unknown, callback?: (error: Error | null, stream: Duplex) => void): Duplex | undefined => {
-    if (used) {
-      callback?.(Object.assign(new Error('the probe connection was already used'), { code: 'ERR_PROBE_SECOND_CONNECTION' }), socket);
-      return undefined;
-    }
-    used = true;
-    return socket;
-  };
-  const httpAgent = new http.Agent({ keepAlive: false, maxSockets: 1 });
-  const httpsAgent = new https.Agent({ keepAlive: false, maxSockets: 1, maxCachedSessions: 0 });
-  httpAgent.createConnection = createConnection;
-  httpsAgent.createConnection = createConnection;
-  return { http: httpAgent, https: httpsAgent };
+/**
+ * got's request function for one pre-opened socket: without an agent, Node's http client writes the request on
+ * exactly the socket createConnection returns (no Agent, no pool, nothing built per probe but this closure).
+ */
+function onSocket(socket: Duplex): RequestFunction {
+  const createConnection = (): Duplex => socket;
+  return (url, options, callback) =>
+    (url.protocol === 'https:' ? https : http).request(url, { ...options, agent: undefined, createConnection } as https.RequestOptions, callback);
 }
 
 /** got's TimeoutError names its phase in `event`; other errors have none. */
@@ -72,7 +64,7 @@ export function exchange(request: ExchangeRequest): Promise<ExchangeResult> {
   const stream = got.stream(request.url, {
     method: 'GET',
     headers,
-    agent: singleSocketAgents(request.socket),
+    request: onSocket(request.socket),
     http2: false,
     retry: { limit: 0 },
     followRedirect: false,
