@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cron from 'node-cron';
 import { Scheduler } from '../../src/daemon/scheduler.js';
 import { spreadOffsetMs } from '../../src/daemon/spread.js';
+import { derivedConcurrency, DERIVED_CONCURRENCY_MAX, DERIVED_CONCURRENCY_MIN, DurationWindow } from '../../src/daemon/concurrency.js';
 
 test('spread offsets are stable per name, spread over the window, and never beyond 80% of the period', () => {
   const offsets = Array.from({ length: 1000 }, (_, index) => spreadOffsetMs(`conn-${index}`, 60_000, 20_000));
@@ -197,4 +198,36 @@ test('runNow: runs the job and returns its value, waits for a cycle in progress 
   assert.deepEqual(await scheduler.runNow('nope'), { status: 'unknown' });
   await scheduler.stop(1000);
   assert.deepEqual(await scheduler.runNow('slow'), { status: 'not_run' }, 'nothing runs after stop');
+});
+
+test('derived concurrency: Little\'s law over the spread window, with headroom, within 32..1000', () => {
+  // 10,000 a minute start within 48 s (80% of the period): 208/s; at 0.3 s each, 63 in flight on average.
+  assert.equal(derivedConcurrency(10_000 / 48, 0.3), 125);
+  assert.equal(derivedConcurrency(0, 1), DERIVED_CONCURRENCY_MIN);
+  assert.equal(derivedConcurrency(10_000 / 48, 10), DERIVED_CONCURRENCY_MAX, 'a Jira timing out is bounded by memory');
+  const window = new DurationWindow();
+  assert.equal(window.p95(), null);
+  for (let index = 1; index <= 100; index += 1) window.add(index / 100);
+  assert.equal(window.p95(), 0.95);
+});
+
+test('without --concurrency the cap follows the schedules and the observed cycle durations', async () => {
+  let clock = 1_000_000;
+  const scheduler = new Scheduler({ concurrency: null, maxSpreadMs: 60_000, now: () => clock, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: (name, error) => assert.fail(`${name}: ${String(error)}`) });
+  stoppedSchedulers.add(scheduler);
+  // Each cycle takes 300 ms of the scheduler's clock.
+  const jobs = Array.from({ length: 10_000 }, (_, index) => ({ name: `conn-${index}`, schedule: '* * * * *', run: async () => void (clock += 300) }));
+  scheduler.sync(jobs);
+  assert.equal(scheduler.concurrency(), derivedConcurrency(10_000 / 48, 1), 'before any probe: 1 s assumed');
+  for (let index = 0; index < 64; index += 1) assert.equal((await scheduler.runNow(`conn-${index}`)).status, 'ran');
+  assert.equal(scheduler.concurrency(), 125, 'at 300 ms a probe');
+  scheduler.sync(jobs.slice(0, 100));
+  assert.equal(scheduler.concurrency(), DERIVED_CONCURRENCY_MIN, 'fewer connections, the floor');
+  await scheduler.stop(100);
+
+  const fixed = new Scheduler({ concurrency: 7, maxSpreadMs: 60_000, onStartDelay: () => {}, onSkippedOverlap: () => {}, onError: () => {} });
+  stoppedSchedulers.add(fixed);
+  fixed.sync(jobs);
+  assert.equal(fixed.concurrency(), 7, '--concurrency N overrides');
+  await fixed.stop(100);
 });
