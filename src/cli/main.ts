@@ -45,11 +45,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   program
     .command('run')
     .description('the daemon, in the foreground (systemd); SIGHUP reloads the config')
-    .addOption(new Option('--concurrency <n>', 'probes in flight at most').default(32).argParser(positiveInteger))
+    .addOption(new Option('--concurrency <n>', 'probes in flight at most (default: derived from the schedules and probe durations, 32-1000)').argParser(positiveInteger))
     // Advanced: how often open incidents are re-evaluated for reminders and Alertmanager re-sends (tests use seconds).
     .addOption(new Option('--sweep-interval <duration>').argParser(positiveDuration).hideHelp())
     .addOption(new Option('--shard <I/N>', "probe only replica I's share of N replicas (rendezvous hashing of connection names)").argParser(shardArgument))
-    .action(async (options: { concurrency: number; sweepInterval?: number; shard?: Shard }) => {
+    .action(async (options: { concurrency?: number; sweepInterval?: number; shard?: Shard }) => {
       const { runDaemon } = await import('./run.js');
       const { config, logLevel } = globals();
       exitCode = await runDaemon(

@@ -10,7 +10,8 @@ import { reportConfigError } from './validate.js';
 export interface RunOptions {
   configPath: string;
   logLevel: LogLevel;
-  concurrency: number;
+  /** Absent: derived from the schedules and the observed probe durations. */
+  concurrency?: number;
   /** Default: the daemon's (30 s). */
   sweepIntervalMs?: number;
   shard?: Shard | null;
@@ -31,7 +32,7 @@ export async function runDaemon(options: RunOptions, io: CliIO): Promise<number>
       configPath: options.configPath,
       logger,
       env: io.env,
-      concurrency: options.concurrency,
+      concurrency: options.concurrency ?? null,
       shard: options.shard ?? null,
       ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
     });

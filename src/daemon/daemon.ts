@@ -32,8 +32,8 @@ export interface DaemonOptions {
   configPath: string;
   logger: AppLogger;
   env?: NodeJS.ProcessEnv;
-  /** Global cap on probes in flight. */
-  concurrency?: number;
+  /** Global cap on probes in flight; null or absent: derived from the schedules and probe durations. */
+  concurrency?: number | null;
   /** Upper bound of the per-connection start offset inside its schedule period. */
   maxSpreadMs?: number;
   /** How long shutdown waits for probes in flight before abandoning them. */
@@ -99,7 +99,7 @@ export class Daemon {
    * the listen error), then starts probing. A failure leaves nothing running: no probe, timer or open database.
    */
   static async start(options: DaemonOptions): Promise<Daemon> {
-    const settings = { concurrency: 32, maxSpreadMs: 60_000, shutdownGraceMs: 10_000, sweepIntervalMs: 30_000, ...options };
+    const settings = { concurrency: null, maxSpreadMs: 60_000, shutdownGraceMs: 10_000, sweepIntervalMs: 30_000, ...options };
     const { logger } = options;
     const now = options.now ?? (() => new Date());
     const config = loadConfigFile(options.configPath);

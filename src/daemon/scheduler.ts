@@ -7,10 +7,12 @@
 // ./schedule-plan.ts; this file keeps the cron tasks, the timers and the cycles in progress.
 import cron from 'node-cron';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { DEFAULT_FIRST_PROBE_SPREAD_MS, type JobActivity, periodFromMatches, planFirstProbe, planTick, spreadOffsetMs, startDelaySeconds, waitMs } from './schedule-plan.js';
+import { DEFAULT_FIRST_PROBE_SPREAD_MS, SPREAD_FRACTION, type JobActivity, periodFromMatches, planFirstProbe, planTick, spreadOffsetMs, startDelaySeconds, waitMs } from './schedule-plan.js';
+import { derivedConcurrency, DurationWindow, INITIAL_P95_SECONDS } from './concurrency.js';
 
 export interface SchedulerOptions {
-  concurrency: number;
+  /** The cap on cycles in flight; null derives it from the schedules and the observed durations (concurrency.ts). */
+  concurrency: number | null;
   /** Upper bound of the per-connection offset; the effective window is also capped at half the schedule's period. */
   maxSpreadMs: number;
   onStartDelay: (seconds: number) => void;
@@ -81,6 +83,9 @@ export class Scheduler {
   /** Schedule expression → its one node-cron task. */
   private readonly groups = new Map<string, CronGroup>();
   private readonly limit: LimitFunction;
+  private readonly durations = new DurationWindow();
+  /** Cycles finished since the derived cap was last computed. */
+  private finishedSinceDerive = 0;
   private readonly now: () => number;
   private readonly createTicker: CreateTicker;
   private stopped = false;
@@ -89,7 +94,7 @@ export class Scheduler {
   private signalStop!: () => void;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.limit = pLimit(options.concurrency);
+    this.limit = pLimit(options.concurrency ?? derivedConcurrency(0, INITIAL_P95_SECONDS));
     this.now = options.now ?? Date.now;
     this.createTicker = options.createTicker ?? cronTicker;
     this.stopping = new Promise((resolve) => (this.signalStop = resolve));
@@ -104,6 +109,36 @@ export class Scheduler {
       else entry.job = next;
     }
     for (const job of jobs) if (!this.entries.has(job.name)) this.add(job);
+    this.deriveConcurrency();
+  }
+
+  /** The cap on cycles in flight right now. */
+  concurrency(): number {
+    return this.limit.concurrency;
+  }
+
+  /**
+   * Little's law over the busiest part of each period: a schedule's connections start within its spread window,
+   * so they arrive at members / window per second; each stays for about the p95 of the recent cycle durations.
+   */
+  private deriveConcurrency(): void {
+    if (this.options.concurrency !== null) return;
+    this.finishedSinceDerive = 0;
+    let arrivalsPerSecond = 0;
+    for (const group of this.groups.values()) {
+      const windowMs = Math.max(1000, Math.min(Math.floor(group.periodMs * SPREAD_FRACTION), this.options.maxSpreadMs));
+      arrivalsPerSecond += group.members.size / (windowMs / 1000);
+    }
+    const cap = derivedConcurrency(arrivalsPerSecond, this.durations.p95() ?? INITIAL_P95_SECONDS);
+    if (cap !== this.limit.concurrency) this.limit.concurrency = cap;
+  }
+
+  private recordDuration(seconds: number): void {
+    if (this.options.concurrency !== null) return;
+    this.durations.add(seconds);
+    this.finishedSinceDerive += 1;
+    // Often at first (the initial guess may be far off), then every 64 cycles.
+    if (this.finishedSinceDerive >= Math.min(64, Math.max(8, this.durations.size))) this.deriveConcurrency();
   }
 
   /** The period of the connection's schedule in seconds (null when it is not scheduled). */
@@ -246,8 +281,13 @@ export class Scheduler {
       const job = this.entries.get(name)?.job;
       if (this.stopped || !job) return;
       cycle.started = true;
-      this.options.onStartDelay(startDelaySeconds(plannedStart, this.now()));
-      await run(job);
+      const startedAt = this.now();
+      this.options.onStartDelay(startDelaySeconds(plannedStart, startedAt));
+      try {
+        await run(job);
+      } finally {
+        this.recordDuration(Math.max(0, this.now() - startedAt) / 1000);
+      }
     })
       .catch((error: unknown) => this.options.onError(name, error))
       .finally(() => {

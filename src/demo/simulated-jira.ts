@@ -1,5 +1,5 @@
 // A simulated Jira (Cloud and Data Center) on a real HTTP(S) server: it answers /myself and an OAuth
-// client-credentials token endpoint the way real Jira does (see shared/jira-responses.md), including the
+// client-credentials token endpoint the way real Jira does (docs/outcomes.md, "what Jira answered"), including the
 // failure modes. One server hosts many tenants, chosen by the first path segment:
 //   https://127.0.0.1:PORT/<tenant>/rest/api/3/myself     https://127.0.0.1:PORT/<tenant>/oauth/token
 // Each tenant's behaviour can be changed at runtime. It keeps a request log per tenant that records which

@@ -52,6 +52,8 @@ export function formatLine(level: string, msg: string, fields: LogFields, secret
   return JSON.stringify(line);
 }
 
+const dropLine = (): void => undefined;
+
 export function createLogger(options: LoggerOptions = {}): AppLogger {
   const secrets = options.secrets ?? new SecretRegistry();
   const now = options.now ?? (() => new Date());
@@ -68,10 +70,16 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
     transports: [new winston.transports.Stream({ stream: options.stream ?? process.stdout, eol: '\n' })],
   });
 
+  // winston runs the format (masking, JSON) before its transports drop a line below the level: the level is
+  // checked here first, so a disabled level costs one call to a function that does nothing.
+  const threshold = LEVEL_PRIORITIES[options.level ?? 'info'];
   const make = (bound: LogFields): Logger => {
-    const write = (level: LogLevel) => (msg: string, fields?: LogFields) => {
-      winstonLogger.log({ level, message: msg, [FIELDS]: fields ? { ...bound, ...fields } : bound } as winston.LogEntry);
-    };
+    const write = (level: LogLevel) =>
+      LEVEL_PRIORITIES[level] > threshold
+        ? dropLine
+        : (msg: string, fields?: LogFields) => {
+            winstonLogger.log({ level, message: msg, [FIELDS]: fields ? { ...bound, ...fields } : bound } as winston.LogEntry);
+          };
     return {
       error: write('error'),
       warn: write('warn'),

@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { ProbeError, ProxyObservation, TlsDetails } from './observation.js';
-import { tlsDetails } from './tls.js';
+import { earliestNotAfter, presentedChain, tlsDetails } from './tls.js';
 import { authority } from './proxy.js';
 import { pickProxyHeaders } from './response.js';
 
@@ -28,6 +28,25 @@ export interface ConnectTarget {
    * runs inside the tunnel with the Jira server (hostname/port above), so the TLS facts are the server's.
    */
   proxy?: TunnelProxy | null;
+  /** The connection's memory of its chain's earliest expiry (one per prober); without it the chain is read every time. */
+  chainExpiry?: ChainExpiryCache | null;
+}
+
+/**
+ * Reading the whole chain (getPeerCertificate(true)) costs ~10x the leaf, so its earliest notAfter is read again
+ * only when the leaf changed since the previous probe of the connection, or CHAIN_REREAD_MS after the last read
+ * (an intermediate replaced under an unchanged leaf is seen within that time).
+ */
+export interface ChainExpiryCache {
+  fingerprint256: string | null;
+  earliestNotAfter: string | null;
+  readAtMs: number;
+}
+
+export const CHAIN_REREAD_MS = 60 * 60 * 1000;
+
+export function newChainExpiryCache(): ChainExpiryCache {
+  return { fingerprint256: null, earliestNotAfter: null, readAtMs: Number.NEGATIVE_INFINITY };
 }
 
 /** A proxy to CONNECT through, with the Proxy-Authorization header (when any) already built. */
@@ -135,11 +154,18 @@ function handshake(
     secureContext: target.secureContext,
     rejectUnauthorized: false,
     ALPNProtocols: ['http/1.1'],
+    // The name is checked in readTlsDetails, with the same tls.checkServerIdentity, on the leaf alone.
+    checkServerIdentity: nameCheckedLater,
   });
+  // Node's handshake code reads getPeerCertificate(true) (the detailed chain walk, ~200 µs) only to pass it to
+  // checkServerIdentity: this socket's own method answers that one call with nothing and is removed at
+  // 'secureConnect', before anything else reads the certificate.
+  secure.getPeerCertificate = peerCertificateNotRead;
   let ticket = false;
   secure.once('session', () => (ticket = true));
   const promise = new Promise<tls.TLSSocket>((resolve, reject) => {
     secure.once('secureConnect', () => {
+      Reflect.deleteProperty(secure, 'getPeerCertificate');
       if (secure.getProtocol() !== 'TLSv1.3' || !clientCertRequested(secure) || ticket) {
         secure.off('error', reject);
         resolve(secure);
@@ -175,6 +201,9 @@ function handshake(
   });
   return { promise, secure };
 }
+
+const nameCheckedLater = (): undefined => undefined;
+const peerCertificateNotRead = (() => ({})) as unknown as tls.TLSSocket['getPeerCertificate'];
 
 /** On the client, OpenSSL fills the shared signature algorithms only from a CertificateRequest. */
 function clientCertRequested(socket: tls.TLSSocket): boolean {
@@ -256,21 +285,45 @@ function openTunnel(
   return { promise, abort: () => request.destroy() };
 }
 
-export function readTlsDetails(socket: tls.TLSSocket): TlsDetails {
+/**
+ * The TLS facts of a finished handshake. Node verified the chain (authorized); the name is verified here with
+ * Node's own tls.checkServerIdentity against the leaf, exactly as Node would (IP names only against IP SANs,
+ * one-label wildcards, the CN only without DNS SANs), so `authorized` means what it means in Node.
+ */
+export function readTlsDetails(socket: tls.TLSSocket, serverName: string, chainExpiry: ChainExpiryCache | null = null): TlsDetails {
   const cipher = socket.getCipher();
-  const authorizationError = socket.authorizationError as unknown;
+  const leaf = socket.getPeerCertificate(false);
+  const authorizationErrorValue = socket.authorizationError as unknown;
+  let authorized = socket.authorized;
+  let authorizationError =
+    authorizationErrorValue instanceof Error
+      ? ((authorizationErrorValue as NodeJS.ErrnoException).code ?? authorizationErrorValue.message)
+      : typeof authorizationErrorValue === 'string'
+        ? authorizationErrorValue
+        : null;
+  if (authorized) {
+    const mismatch = tls.checkServerIdentity(serverName, leaf ?? ({} as tls.PeerCertificate));
+    if (mismatch) {
+      authorized = false;
+      authorizationError = (mismatch as NodeJS.ErrnoException).code ?? mismatch.message;
+    }
+  }
   return tlsDetails({
     protocol: socket.getProtocol(),
     cipher: cipher ? (cipher.standardName ?? cipher.name) : null,
-    peer: socket.getPeerCertificate(true),
-    authorized: socket.authorized,
-    authorizationError:
-      authorizationError instanceof Error
-        ? ((authorizationError as NodeJS.ErrnoException).code ?? authorizationError.message)
-        : typeof authorizationError === 'string'
-          ? authorizationError
-          : null,
+    peer: leaf,
+    chainEarliestNotAfter: leaf?.fingerprint256 ? chainEarliest(socket, leaf.fingerprint256, chainExpiry) : null,
+    authorized,
+    authorizationError,
   });
+}
+
+function chainEarliest(socket: tls.TLSSocket, fingerprint256: string, cache: ChainExpiryCache | null): string | null {
+  const nowMs = performance.now();
+  if (cache && cache.fingerprint256 === fingerprint256 && nowMs - cache.readAtMs < CHAIN_REREAD_MS) return cache.earliestNotAfter;
+  const earliest = earliestNotAfter(presentedChain(socket.getPeerCertificate(true)));
+  if (cache) Object.assign(cache, { fingerprint256, earliestNotAfter: earliest, readAtMs: nowMs });
+  return earliest;
 }
 
 export async function openConnection(target: ConnectTarget): Promise<ConnectResult> {
@@ -360,8 +413,8 @@ export async function openConnection(target: ConnectTarget): Promise<ConnectResu
   }
   requested = clientCertRequested(secure);
   timings.tls = seconds(started, performance.now());
-  const details = readTlsDetails(secure);
-  if (!secure.authorized) {
+  const details = readTlsDetails(secure, target.tls.serverName, target.chainExpiry ?? null);
+  if (!details.authorized) {
     secure.destroy();
     const code = details.authorizationError ?? 'CERT_UNTRUSTED';
     return fail(probeError(code, `certificate verification failed (${code}); nothing was sent`), details);

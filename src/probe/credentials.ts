@@ -1,5 +1,5 @@
 // The credential side of a probe: read the secret when it is needed, build the Authorization header the
-// integration would send, fingerprint the secret, and lint the header (SPEC section 7). Nothing here does
+// integration would send, fingerprint the secret, and lint the header (docs/cli.md, explain-header). Nothing here does
 // network I/O; a missing or malformed credential becomes a result that stops the probe before any is done.
 import { createHmac } from 'node:crypto';
 import type { AuthConfig } from '../config/schema.js';

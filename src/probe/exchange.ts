@@ -1,10 +1,9 @@
-// The HTTP half of a probe: one GET with got over a connection that is already open (and verified), no
+// The HTTP half of a probe: one GET with node:http(s) over a connection that is already open (and verified), no
 // retries, no redirects, per-phase timeouts, and the body read only up to a limit.
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import got from 'got';
 import type { ProbeError } from './observation.js';
 import { errorFrom, probeError } from './connect.js';
 
@@ -35,65 +34,43 @@ export interface ExchangeResult {
   timings: { request: number | null; first_byte: number | null; download: number | null };
 }
 
-/** Hands exactly one pre-opened socket to the HTTP layer; any further connection attempt fails. */
-function singleSocketAgents(socket: Duplex): { http: http.Agent; https: https.Agent } {
-  let used = false;
-  const createConnection = (_options: unknown, callback?: (error: Error | null, stream: Duplex) => void): Duplex | undefined => {
-    if (used) {
-      callback?.(Object.assign(new Error('the probe connection was already used'), { code: 'ERR_PROBE_SECOND_CONNECTION' }), socket);
-      return undefined;
-    }
-    used = true;
-    return socket;
-  };
-  const httpAgent = new http.Agent({ keepAlive: false, maxSockets: 1 });
-  const httpsAgent = new https.Agent({ keepAlive: false, maxSockets: 1, maxCachedSessions: 0 });
-  httpAgent.createConnection = createConnection;
-  httpsAgent.createConnection = createConnection;
-  return { http: httpAgent, https: httpsAgent };
+/** The same message as a got TimeoutError's, naming the phase. */
+function timeoutError(phase: 'send' | 'response' | 'read', timeoutMs: number): ProbeError {
+  return probeError('ETIMEDOUT', `Timeout awaiting '${phase}' for ${timeoutMs}ms`, phase);
 }
 
-/** got's TimeoutError names its phase in `event`; other errors have none. */
-function exchangeError(error: unknown): ProbeError {
-  const base = errorFrom(error);
-  const event = (error as { event?: unknown }).event;
-  return base.code === 'ETIMEDOUT' && typeof event === 'string' ? probeError(base.code, base.message, event) : base;
-}
-
+/**
+ * One GET with node:http(s) on the socket it is given: without an Agent, the client writes the request on exactly
+ * the socket createConnection returns. No redirects or retries (node:http has neither), no decompression (no
+ * Accept-Encoding is sent). send, response (first byte) and read (the whole body) each get timeoutMs.
+ */
 export function exchange(request: ExchangeRequest): Promise<ExchangeResult> {
   const limit = request.maxBodyBytes ?? MAX_BODY_BYTES;
   const t = request.timeoutMs;
+  const url = new URL(request.url);
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': request.userAgent };
   if (request.authorization !== null) headers.authorization = request.authorization;
   const startedAt = performance.now();
   let sentAt: number | null = null;
   let firstByteAt: number | null = null;
-
-  const stream = got.stream(request.url, {
-    method: 'GET',
-    headers,
-    agent: singleSocketAgents(request.socket),
-    http2: false,
-    retry: { limit: 0 },
-    followRedirect: false,
-    throwHttpErrors: false,
-    decompress: false,
-    timeout: { send: t, response: t, read: t },
-  });
+  const socket = request.socket;
 
   return new Promise<ExchangeResult>((resolve) => {
     let response: ExchangeResponse | null = null;
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
+    let timer: NodeJS.Timeout | null = null;
+    let outgoing: http.ClientRequest | null = null;
 
     const finish = (error: ProbeError | null): void => {
       if (settled) return;
       settled = true;
+      if (timer) clearTimeout(timer);
       const endedAt = performance.now();
       if (response) response.body = Buffer.concat(chunks).subarray(0, limit);
-      stream.destroy();
-      request.socket.destroy();
+      outgoing?.destroy();
+      socket.destroy();
       resolve({
         response,
         error,
@@ -104,27 +81,52 @@ export function exchange(request: ExchangeRequest): Promise<ExchangeResult> {
         },
       });
     };
+    const phase = (name: 'send' | 'response' | 'read'): void => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => finish(timeoutError(name, t)), t);
+    };
 
-    stream.once('request', (clientRequest: http.ClientRequest) => {
-      clientRequest.once('finish', () => {
-        sentAt = performance.now();
-      });
+    const client = url.protocol === 'https:' ? https : http;
+    try {
+      outgoing = client.request({
+        method: 'GET',
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || undefined,
+        path: `${url.pathname}${url.search}`,
+        headers,
+        createConnection: () => socket,
+      } as https.RequestOptions);
+    } catch (error) {
+      // A header node:http refuses (a secret with a line break): nothing was written.
+      finish(errorFrom(error));
+      return;
+    }
+    phase('send');
+    outgoing.once('finish', () => {
+      sentAt = performance.now();
+      if (!settled && firstByteAt === null) phase('response');
     });
-    stream.once('response', (incoming: http.IncomingMessage) => {
+    outgoing.once('error', (error: unknown) => finish(errorFrom(error)));
+    outgoing.once('response', (incoming: http.IncomingMessage) => {
       firstByteAt = performance.now();
+      if (sentAt === null) sentAt = firstByteAt;
       response = { status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.alloc(0), truncated: false };
+      phase('read');
+      incoming.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        chunks.push(chunk);
+        received += chunk.length;
+        if (received > limit && response) {
+          // Stop reading: the rest of a huge body is never buffered.
+          response.truncated = true;
+          finish(null);
+        }
+      });
+      incoming.once('end', () => finish(null));
+      incoming.once('error', (error: unknown) => finish(errorFrom(error)));
+      // Closed before the end of the body without an error event.
+      incoming.once('close', () => finish(probeError('ECONNRESET', 'aborted')));
     });
-    stream.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received > limit && response) {
-        // Stop reading: the rest of a huge body is never buffered.
-        response.truncated = true;
-        finish(null);
-      }
-    });
-    stream.once('end', () => finish(null));
-    stream.once('error', (error: unknown) => finish(exchangeError(error)));
+    outgoing.end();
   });
 }

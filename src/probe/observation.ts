@@ -30,7 +30,7 @@ export interface CredentialCheck {
   problem: string | null;
   /** HMAC-SHA256 of the secret under the per-database key, 16 hex chars; null when there is no secret. */
   fingerprint: string | null;
-  /** Header-lint finding codes (SPEC section 7) for auth.type header, and advisory ones for other types. */
+  /** Header-lint finding codes (docs/cli.md, explain-header) for auth.type header, and advisory ones for other types. */
   findings: string[];
 }
 
@@ -54,7 +54,7 @@ export interface ProbeError {
 export interface HttpDetails {
   status: number;
   contentType: string | null;
-  /** Only the Atlassian/diagnostic headers of SPEC section 4, lower-cased names. */
+  /** Only the Atlassian/diagnostic headers (docs/behaviour.md, The probe), lower-cased names. */
   headers: Record<string, string>;
   /** First 500 characters of the body with secrets masked. */
   message: string;

@@ -12,7 +12,7 @@ import { VERSION } from '../version.js';
 import { protocolRank } from './tls.js';
 import type { ClientCertificateObservation, ProbeObservation, ProbeTimings, ProbeError } from './observation.js';
 import { basicAuthorization, resolveCredential } from './credentials.js';
-import { openConnection, errorFrom, probeError } from './connect.js';
+import { openConnection, errorFrom, newChainExpiryCache, probeError } from './connect.js';
 import { decideProxy, type ProxyDecision, type ResolvedProxy } from './proxy.js';
 import { TunnelAgent, type TunnelProxy } from './tunnel-agent.js';
 import { readSecret } from '../config/secrets.js';
@@ -189,6 +189,9 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
   const now = deps.now ?? (() => new Date());
   const target = new URL(connection.probeUrl);
   const secure = target.protocol === 'https:';
+  const port = Number(target.port) || (secure ? 443 : 80);
+  const serverName = connection.tls.serverName ?? target.hostname.replace(/^\[|\]$/g, '');
+  const chainExpiry = newChainExpiryCache();
   const ownContexts = deps.secureContexts ? null : new SecureContextCache();
   const secureContexts = deps.secureContexts ?? ownContexts!;
   let cachedToken: AccessToken | null = null;
@@ -324,10 +327,11 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       };
       const opened = await openConnection({
         hostname: target.hostname,
-        port: Number(target.port) || (secure ? 443 : 80),
-        tls: context ? { secureContext: context, serverName: connection.tls.serverName ?? target.hostname.replace(/^\[|\]$/g, '') } : null,
+        port,
+        tls: context ? { secureContext: context, serverName } : null,
         timeoutMs: connection.timeoutMs,
         proxy,
+        chainExpiry,
       });
       observation.tls = opened.tls;
       if (opened.proxy) observation.proxy = { ...opened.proxy, message: maskSecrets(opened.proxy.message, secrets) };

@@ -1,7 +1,7 @@
 // Pure readers of an HTTP answer: the diagnostic headers, the server's message and the JSON body.
 import type { HttpDetails } from './observation.js';
 
-/** Headers of SPEC section 4, lower-cased; plus every X-RateLimit-* header. */
+/** The Atlassian/diagnostic headers a probe records, lower-cased; plus every X-RateLimit-* header. */
 export const DIAGNOSTIC_HEADERS = [
   'x-seraph-loginreason',
   'x-authentication-denied-reason',

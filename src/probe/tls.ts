@@ -7,15 +7,16 @@ export interface TlsFacts {
   protocol: string | null;
   /** Cipher name as reported by getCipher(): the IANA name when Node knows it. */
   cipher: string | null;
-  /** getPeerCertificate(true); null or empty when the server presented none. */
-  peer: DetailedPeerCertificate | null;
+  /** The leaf, getPeerCertificate(false); null or empty when the server presented none. */
+  peer: PeerCertificate | null;
+  /** The earliest notAfter of the leaf and the chain (see earliestNotAfter); null when unknown. */
+  chainEarliestNotAfter: string | null;
   authorized: boolean;
   authorizationError: string | null;
 }
 
 export function tlsDetails(facts: TlsFacts): TlsDetails {
   const leaf = facts.peer && Object.keys(facts.peer).length > 0 ? facts.peer : null;
-  const chain = leaf ? presentedChain(leaf) : [];
   return {
     protocol: facts.protocol,
     cipher: facts.cipher,
@@ -26,7 +27,7 @@ export function tlsDetails(facts: TlsFacts): TlsDetails {
     fingerprint256: leaf?.fingerprint256 ?? null,
     notBefore: certificateDate(leaf?.valid_from),
     notAfter: certificateDate(leaf?.valid_to),
-    chainEarliestNotAfter: earliestNotAfter(chain),
+    chainEarliestNotAfter: leaf ? facts.chainEarliestNotAfter : null,
     authorized: facts.authorized,
     authorizationError: facts.authorized ? null : facts.authorizationError,
   };

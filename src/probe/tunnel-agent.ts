@@ -26,7 +26,7 @@ export class TunnelAgent extends https.Agent {
     void openConnection({
       hostname,
       port,
-      tls: { secureContext: this.#secureContext, serverName: options.servername ?? hostname.replace(/^\[|\]$/g, '') },
+      tls: { secureContext: this.#secureContext, serverName: options.servername || hostname.replace(/^\[|\]$/g, '') },
       timeoutMs: this.#timeoutMs,
       proxy: this.#proxy,
     }).then((opened) => {

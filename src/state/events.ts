@@ -1,4 +1,4 @@
-// Events (SPEC section 6): the state_changed event of a change made by advance(), and the ones detected from a probe; pure, time injected.
+// Events (docs/behaviour.md, Events): the state_changed event of a change made by advance(), and the ones detected from a probe; pure, time injected.
 //   tls_changed       protocol, cipher or leaf certificate differ from the last ok probe (a downgrade notifies)
 //   identity_changed  an ok probe authenticated as someone else than the last ok probe
 //   cert_expiring     the leaf certificate expires within certExpiryWarning — once per certificate

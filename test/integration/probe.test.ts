@@ -2,7 +2,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify } from '../../src/diagnosis/classify.js';
@@ -472,4 +474,80 @@ describe('pure TLS getters', () => {
     assert.equal(tokenUsable(token, 'f2', 0), false);
     assert.equal(tokenUsable({ ...token, expiresAtMs: null }, 'f1', 0), false);
   });
+});
+
+/** What Node's own verification (rejectUnauthorized, its checkServerIdentity on the detailed chain) says of the name. */
+function nodeVerdict(server: JiraMock, serverName: string): Promise<string> {
+  const { port } = new URL(server.baseUrl);
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: Number(port), servername: net.isIP(serverName) ? undefined : serverName, ca: [readFileSync(fixture.pki.caFile, 'utf8')] });
+    socket.once('secureConnect', () => {
+      socket.destroy();
+      resolve('ok');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      resolve(error.code ?? error.message);
+    });
+  });
+}
+
+describe('the name is verified as Node verifies it, on the leaf alone, before any credential is sent', () => {
+  const cases: { name: string; issue: { commonName?: string; sans: string[] }; serverName: string; verdict: string }[] = [
+    { name: 'an IP address matches an IP SAN', issue: { sans: ['IP:127.0.0.1'] }, serverName: '127.0.0.1', verdict: 'ok' },
+    { name: 'an IP address never matches a DNS SAN or the CN', issue: { commonName: '127.0.0.1', sans: ['DNS:localhost', 'DNS:127.0.0.1'] }, serverName: '127.0.0.1', verdict: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+    { name: 'another IP address in the SANs does not match', issue: { sans: ['IP:127.0.0.2'] }, serverName: '127.0.0.1', verdict: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+    { name: 'a wildcard covers one label', issue: { sans: ['DNS:*.example.test'] }, serverName: 'jira.example.test', verdict: 'ok' },
+    { name: 'a wildcard covers no more than one label', issue: { sans: ['DNS:*.example.test'] }, serverName: 'a.jira.example.test', verdict: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+    { name: 'a wildcard does not cover the bare domain', issue: { sans: ['DNS:*.example.test'] }, serverName: 'example.test', verdict: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+    { name: 'a wildcard on a public suffix covers nothing', issue: { sans: ['DNS:*.test'] }, serverName: 'example.test', verdict: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+    { name: 'names compare case-insensitively', issue: { sans: ['DNS:Jira.Example.Test'] }, serverName: 'jira.example.test', verdict: 'ok' },
+    { name: 'the CN counts only when there is no DNS SAN', issue: { commonName: 'jira.example.test', sans: [] }, serverName: 'jira.example.test', verdict: 'ok' },
+    { name: 'the CN is ignored next to a DNS SAN', issue: { commonName: 'jira.example.test', sans: ['DNS:other.example.test'] }, serverName: 'jira.example.test', verdict: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+  ];
+  let index = 0;
+  for (const { name, issue, serverName, verdict } of cases) {
+    test(name, async () => {
+      const pair = await fixture.pki.issue({ name: `name-check-${index++}`, ...issue });
+      const server = await fixture.serve(pair);
+      try {
+        assert.equal(await nodeVerdict(server, serverName), verdict, 'Node itself agrees with the expected verdict');
+        const { tenant, prober } = cloudProbe(server, net.isIP(serverName) ? {} : { serverName });
+        const observation = await prober.probe();
+        if (verdict === 'ok') {
+          assert.equal(observation.error, null);
+          assert.equal(observation.tls?.authorized, true);
+          assert.equal(observation.http?.status, 200);
+          assert.equal(server.requests(tenant).length, 1);
+        } else {
+          assert.equal(observation.error?.code, verdict);
+          assert.equal(observation.tls?.authorized, false);
+          assert.equal(observation.tls?.authorizationError, verdict);
+          assert.equal(observation.tls?.fingerprint256, new X509Certificate(pair.cert).fingerprint256, 'the leaf is still recorded');
+          assert.equal(observation.http, null);
+          assert.deepEqual(server.requests(tenant), [], 'not one request reached the server');
+        }
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
+
+test("the chain's earliest expiry is the CA's when the leaf outlives it, on every probe of the connection", async () => {
+  const ca = new X509Certificate(readFileSync(fixture.pki.caFile, 'utf8'));
+  const caNotAfter = new Date(ca.validTo).toISOString();
+  const pair = await fixture.pki.issue({ name: 'outlives-ca', notAfter: new Date(new Date(ca.validTo).getTime() + 365 * 24 * 3600 * 1000) });
+  const server = await fixture.serve(pair);
+  try {
+    const { prober } = cloudProbe(server);
+    for (let probe = 0; probe < 2; probe += 1) {
+      const observation = await prober.probe();
+      assert.equal(observation.error, null);
+      assert.ok(observation.tls!.notAfter! > caNotAfter);
+      assert.equal(observation.tls?.chainEarliestNotAfter, caNotAfter);
+    }
+  } finally {
+    await server.stop();
+  }
 });

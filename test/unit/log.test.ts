@@ -52,6 +52,23 @@ test('lines below the configured level are dropped', () => {
   );
 });
 
+test('a line below the level is never formatted: its fields are not even read', () => {
+  const { logger, lines } = capture('warn');
+  let reads = 0;
+  const fields = {
+    get detail() {
+      reads += 1;
+      return 'the API token was refused';
+    },
+  };
+  logger.info('probe', fields);
+  logger.child({ connection: 'dc' }).debug('probe skipped', fields);
+  assert.equal(reads, 0, 'the masking format ran for a disabled level');
+  logger.warn('state changed', fields);
+  assert.equal(reads, 1);
+  assert.deepEqual(lines().map((line) => [line.level, line.detail]), [['warn', 'the API token was refused']]);
+});
+
 test('registered secrets, Authorization values, webhook URLs and sensitive keys are masked in messages and nested fields', () => {
   const { logger, secrets, output, lines } = capture();
   secrets.registerBasicCredential('bot@acme.com', API_TOKEN);

@@ -19,6 +19,7 @@ import { initialState, probeIsDue } from '../../src/state/machine.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const idle = { cycleInProgress: false, waitingForOffset: false };
+import { derivedConcurrency, DERIVED_CONCURRENCY_MAX, DERIVED_CONCURRENCY_MIN, DurationWindow } from '../../src/daemon/concurrency.js';
 
 test('spread offsets are stable per name, spread over the window, and never beyond 80% of the period', () => {
   const offsets = Array.from({ length: 1000 }, (_, index) => spreadOffsetMs(`conn-${index}`, 60_000, 20_000));
@@ -344,4 +345,36 @@ test('runNow: runs the job and returns its value, waits for a cycle in progress 
   assert.deepEqual(await scheduler.runNow('nope'), { status: 'unknown' });
   await scheduler.stop(0);
   assert.deepEqual(await scheduler.runNow('slow'), { status: 'not_run' }, 'nothing runs after stop');
+});
+
+test('derived concurrency: Little\'s law over the spread window, with headroom, within 32..1000', () => {
+  // 10,000 a minute start within 48 s (80% of the period): 208/s; at 0.3 s each, 63 in flight on average.
+  assert.equal(derivedConcurrency(10_000 / 48, 0.3), 125);
+  assert.equal(derivedConcurrency(0, 1), DERIVED_CONCURRENCY_MIN);
+  assert.equal(derivedConcurrency(10_000 / 48, 10), DERIVED_CONCURRENCY_MAX, 'a Jira timing out is bounded by memory');
+  const window = new DurationWindow();
+  assert.equal(window.p95(), null);
+  for (let index = 1; index <= 100; index += 1) window.add(index / 100);
+  assert.equal(window.p95(), 0.95);
+});
+
+test('without --concurrency the cap follows the schedules and the observed cycle durations', async () => {
+  const clock = { now: T0 };
+  const tickers = new ManualTickers(clock, { '* * * * *': 60_000 });
+  const options = { maxSpreadMs: 60_000, now: () => clock.now, createTicker: tickers.create, onStartDelay: () => {}, onSkippedOverlap: () => {} };
+  const scheduler = new Scheduler({ ...options, concurrency: null, onError: (name, error) => assert.fail(`${name}: ${String(error)}`) });
+  // Each cycle takes 300 ms of the scheduler's clock.
+  const jobs = Array.from({ length: 10_000 }, (_, index) => ({ name: `conn-${index}`, schedule: '* * * * *', run: async () => void (clock.now += 300) }));
+  scheduler.sync(jobs);
+  assert.equal(scheduler.concurrency(), derivedConcurrency(10_000 / 48, 1), 'before any probe: 1 s assumed');
+  for (let index = 0; index < 64; index += 1) assert.equal((await scheduler.runNow(`conn-${index}`)).status, 'ran');
+  assert.equal(scheduler.concurrency(), 125, 'at 300 ms a probe');
+  scheduler.sync(jobs.slice(0, 100));
+  assert.equal(scheduler.concurrency(), DERIVED_CONCURRENCY_MIN, 'fewer connections, the floor');
+  await scheduler.stop(100);
+
+  const fixed = new Scheduler({ ...options, concurrency: 7, onError: () => {} });
+  fixed.sync(jobs);
+  assert.equal(fixed.concurrency(), 7, '--concurrency N overrides');
+  await fixed.stop(100);
 });
