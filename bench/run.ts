@@ -27,6 +27,7 @@ import { generateApiToken, generatePat, type JiraDeployment, type TenantOptions 
 import { CLI_PATH, childEnv } from '../test/support/cli.js';
 import { configYaml } from '../test/support/daemon-config.js';
 import type { JiraProcessSpec } from './jira-process.js';
+import { startJiraProcess } from './jira-launcher.js';
 import { measureScrapes, printScrapes } from './metrics-scrape.js';
 import {
   bucketsBetween,
@@ -42,7 +43,6 @@ import {
 } from './measure.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const JIRA_PROCESS = fileURLToPath(new URL('./jira-process.js', import.meta.url));
 const SCHEDULE = '* * * * *';
 const PERIOD_SECONDS = 60;
 /** "Well under the period": the p99 start delay must stay below a tenth of it. */
@@ -150,20 +150,6 @@ function connectionEntries(options: BenchOptions, tenants: BenchTenant[], baseUr
       tls: { caFile },
     };
   });
-}
-
-async function startJiraProcess(specPath: string): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = spawn(process.execPath, [JIRA_PROCESS, specPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let buffered = '';
-  const baseUrl = await new Promise<string>((resolvePromise, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const newline = buffered.indexOf('\n');
-      if (newline >= 0) resolvePromise((JSON.parse(buffered.slice(0, newline)) as { baseUrl: string }).baseUrl);
-    });
-    child.once('exit', (code) => reject(new Error(`the simulated Jira exited (${code}) before listening`)));
-  });
-  return { child, baseUrl };
 }
 
 interface LogLine {

@@ -22,10 +22,10 @@ import { generateApiToken } from '../src/demo/simulated-jira.js';
 import { CLI_PATH, childEnv } from '../test/support/cli.js';
 import { configYaml } from '../test/support/daemon-config.js';
 import type { JiraProcessSpec } from './jira-process.js';
+import { startJiraProcess } from './jira-launcher.js';
 import { processCpuSeconds, processMemory } from './measure.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const JIRA_PROCESS = fileURLToPath(new URL('./jira-process.js', import.meta.url));
 const TENANT = 'bench';
 const EMAIL = 'integration@bench.example.com';
 const SCHEDULE_SECONDS = 10;
@@ -85,20 +85,6 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
-}
-
-async function startJira(specPath: string): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = spawn(process.execPath, [JIRA_PROCESS, specPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let buffered = '';
-  const baseUrl = await new Promise<string>((resolvePromise, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      const newline = buffered.indexOf('\n');
-      if (newline >= 0) resolvePromise((JSON.parse(buffered.slice(0, newline)) as { baseUrl: string }).baseUrl);
-    });
-    child.once('exit', (code) => reject(new Error(`the simulated Jira exited (${code}) before listening`)));
-  });
-  return { child, baseUrl };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -270,7 +256,7 @@ async function main(): Promise<void> {
     };
     const specPath = join(work, 'jira.json');
     writeFileSync(specPath, JSON.stringify(spec));
-    const started = await startJira(specPath);
+    const started = await startJiraProcess(specPath);
     jira = started.child;
 
     console.log(`authwatch: ${options.rate * SCHEDULE_SECONDS} connections every ${SCHEDULE_SECONDS} s (${options.rate} probes/s), ${options.warmupSeconds} s warm-up, ${options.seconds} s measured…`);
