@@ -9,7 +9,7 @@ const CLOUD_TOKEN_STEPS = [
 const encodingStep = (pair: string) =>
   `If the integration builds the header itself, base64-encode exactly \`${pair}\` with no trailing newline (\`echo -n '${pair}' | base64\`, not plain \`echo\`); check the result with \`authwatch explain-header\`.`;
 
-export const HTTP_OUTCOME_TEXT: Record<Extract<Outcome, 'basic_auth_rejected' | 'scope_mismatch' | 'auth_rejected' | 'captcha_required' | 'basic_auth_disabled' | 'forbidden' | 'anonymous' | 'identity_mismatch' | 'redirected' | 'login_page' | 'rate_limited' | 'server_error' | 'not_found' | 'unexpected_response' | 'ok'>, OutcomeText> = {
+export const HTTP_OUTCOME_TEXT = {
   basic_auth_rejected: {
     title: 'Basic auth rejected (password or token not accepted)',
     explanation: {
@@ -228,4 +228,4 @@ export const HTTP_OUTCOME_TEXT: Record<Extract<Outcome, 'basic_auth_rejected' | 
       ],
     },
   },
-};
+} satisfies Partial<Record<Outcome, OutcomeText>>;

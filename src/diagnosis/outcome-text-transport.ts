@@ -2,7 +2,7 @@
 import type { Outcome } from './outcome-names.js';
 import type { OutcomeText } from './outcomes.js';
 
-export const TRANSPORT_OUTCOME_TEXT: Record<Extract<Outcome, 'credential_missing' | 'credential_malformed' | 'tls_file_unreadable' | 'proxy_unreachable' | 'proxy_auth_required' | 'proxy_tunnel_failed' | 'dns_error' | 'connect_error' | 'timeout' | 'client_cert_required' | 'client_cert_rejected' | 'tls_handshake_failed' | 'tls_intercepted' | 'tls_cert_invalid' | 'oauth_token_error'>, OutcomeText> = {
+export const TRANSPORT_OUTCOME_TEXT = {
   credential_missing: {
     title: 'Credential missing',
     explanation: 'authwatch could not read the secret for this connection (environment variable unset, file unreadable or empty), so nothing was sent.',
@@ -180,4 +180,4 @@ export const TRANSPORT_OUTCOME_TEXT: Record<Extract<Outcome, 'credential_missing
       ],
     },
   },
-};
+} satisfies Partial<Record<Outcome, OutcomeText>>;

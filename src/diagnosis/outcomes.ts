@@ -22,6 +22,7 @@ export interface OutcomeText {
   remediation: PerDeployment<string[]>;
 }
 
+/** Every outcome exactly once: the compiler refuses a missing one, and `satisfies` in each part an unknown one. */
 export const OUTCOME_TEXT: Record<Outcome, OutcomeText> = { ...TRANSPORT_OUTCOME_TEXT, ...HTTP_OUTCOME_TEXT };
 
 export function describeOutcome(outcome: Outcome, deployment: DeploymentKind): OutcomeGuide {
