@@ -5,12 +5,13 @@ import type { AuthType } from '../config/schema.js';
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
 import { initialState } from '../state/machine.js';
 import { iso, type Instant } from '../time/instant.js';
+import type { ConnectionIds } from './connection-ids.js';
 import type { SqliteContext } from './sqlite.js';
 import { stateFromRow, type StateRow } from './states.js';
 import type { ConnectionSummary } from './types.js';
 
 export class ConnectionTable {
-  constructor(private readonly db: SqliteContext) {}
+  constructor(private readonly db: SqliteContext, private readonly ids: ConnectionIds) {}
 
   upsert(configured: readonly Connection[], now: Instant): { added: string[]; removed: string[] } {
     const at = iso(now);
@@ -27,6 +28,7 @@ export class ConnectionTable {
       for (const c of configured) {
         names.add(c.name);
         upsert.run({ name: c.name, url: c.url, path: c.path, deployment: c.deployment, authType: c.auth.type, labels: JSON.stringify(c.labels), at });
+        this.ids.idOf(c.name);
         if (!before.has(c.name) || before.get(c.name) !== null) added.push(c.name);
       }
       const removed = [...before].filter(([name, removedAt]) => removedAt === null && !names.has(name)).map(([name]) => name);
@@ -51,13 +53,15 @@ type SummaryRow = StateRow & Record<string, unknown>;
 
 const SUMMARY_SELECT = `SELECT c.name AS c_name, c.url AS c_url, c.path AS c_path, c.deployment AS c_deployment, c.auth_type AS c_auth_type,
         c.labels AS c_labels, c.first_seen AS c_first_seen, c.removed_at AS c_removed_at, s.*,
-        p.id AS p_id, p.started_at AS p_started_at, p.outcome AS p_outcome, p.class AS p_class, p.detail AS p_detail,
-        p.http_status AS p_http_status, p.total_seconds AS p_total_seconds, p.tls_protocol AS p_tls_protocol, p.tls_cipher AS p_tls_cipher,
-        p.tls_not_after AS p_tls_not_after, p.tls_chain_earliest_not_after AS p_tls_chain, p.tls_authorized AS p_tls_authorized,
-        p.tls_authorization_error AS p_tls_error
+        p.id AS p_id, p.started_ms AS p_started_ms, d.outcome AS p_outcome, d.class AS p_class, d.detail AS p_detail,
+        d.http_status AS p_http_status, p.total_us AS p_total_us,
+        json_extract(d.observation, '$.tls.protocol') AS p_tls_protocol, json_extract(d.observation, '$.tls.cipher') AS p_tls_cipher,
+        json_extract(d.observation, '$.tls.notAfter') AS p_tls_not_after, json_extract(d.observation, '$.tls.chainEarliestNotAfter') AS p_tls_chain,
+        json_extract(d.observation, '$.tls.authorized') AS p_tls_authorized, json_extract(d.observation, '$.tls.authorizationError') AS p_tls_error
       FROM connections c
       LEFT JOIN connection_state s ON s.name = c.name
-      LEFT JOIN probes p ON p.id = s.last_probe_id`;
+      LEFT JOIN probes p ON p.id = s.last_probe_id
+      LEFT JOIN probe_details d ON d.id = p.detail_id`;
 
 function summaryFromRow(row: SummaryRow): ConnectionSummary {
   return {
@@ -75,12 +79,12 @@ function summaryFromRow(row: SummaryRow): ConnectionSummary {
         ? null
         : {
             id: row.p_id as number,
-            startedAt: row.p_started_at as string,
+            startedAt: new Date(row.p_started_ms as number).toISOString(),
             outcome: row.p_outcome as Outcome,
             class: row.p_class as OutcomeClass,
             detail: row.p_detail as string,
             httpStatus: row.p_http_status as number | null,
-            totalSeconds: row.p_total_seconds as number | null,
+            totalSeconds: row.p_total_us == null ? null : (row.p_total_us as number) / 1e6,
             tls:
               row.p_tls_authorized == null
                 ? null

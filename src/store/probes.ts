@@ -1,271 +1,205 @@
-// The probes table: one row per probe, every part of the observation in its own column (http.json is not stored).
+// The probes table (one compact row per probe) and probe_details (what a run of probes saw alike), see
+// migrations/006_compact_probes.sql and probe-detail.ts. Each connection's current detail is cached in memory
+// (by a hash of its text), so a probe that saw the same as the previous one writes one small row and reads nothing.
 // Pruned by retention, except each connection's last probe and last ok probe (connection_state.last_probe_id /
 // last_ok_probe_id), so "what changed since the last success" survives a long outage.
+import { createHash } from 'node:crypto';
 import type { Diagnosis } from '../diagnosis/types.js';
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
-import type { ProbeObservation, TlsDetails } from '../probe/observation.js';
 import { iso, type Instant } from '../time/instant.js';
-import type { SqliteContext } from './sqlite.js';
+import type { ConnectionIds } from './connection-ids.js';
+import { joinObservation, splitObservation } from './probe-detail.js';
+import type { ProbeObservation } from '../probe/observation.js';
+import type { SqliteContext, Staged } from './sqlite.js';
 import type { HourlyOutcomeCount, StoredProbe } from './types.js';
 
-export class ProbeTable {
-  constructor(private readonly db: SqliteContext) {}
+const HOUR_MS = 3_600_000;
 
+interface CurrentDetail {
+  id: number;
+  hash: string;
+  /** Start of the newest probe that used it: its last_ms once a different detail replaces it. */
+  lastMs: number;
+}
+
+export class ProbeTable {
+  private readonly current: Staged<number, CurrentDetail | null>;
+
+  constructor(private readonly db: SqliteContext, private readonly ids: ConnectionIds) {
+    this.current = db.staging();
+  }
+
+  /** Inside the caller's transaction. */
   insert(observation: ProbeObservation, diagnosis: Diagnosis, startedAt: string): number {
-    return Number(this.db.sql(INSERT_PROBE).run(probeRow(observation, diagnosis, startedAt)).lastInsertRowid);
+    const connectionId = this.ids.idOf(observation.connection);
+    const startedMs = Date.parse(startedAt);
+    const parts = splitObservation(observation, diagnosis.class !== 'ok');
+    const httpStatus = observation.http?.status ?? null;
+    const hash = detailHash(diagnosis.outcome, diagnosis.class, diagnosis.detail, httpStatus, parts.detail);
+    const previous = this.currentDetail(connectionId);
+    let detailId: number;
+    if (previous && previous.hash === hash) {
+      detailId = previous.id;
+      this.current.set(connectionId, { ...previous, lastMs: Math.max(previous.lastMs, startedMs) });
+    } else {
+      if (previous) this.db.sql('UPDATE probe_details SET last_ms = ? WHERE id = ?').run(previous.lastMs, previous.id);
+      detailId = Number(
+        this.db.sql(`INSERT INTO probe_details (connection_id, outcome, class, detail, http_status, observation, first_ms, last_ms)
+          VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`).run(connectionId, diagnosis.outcome, diagnosis.class, diagnosis.detail, httpStatus, parts.detail, startedMs).lastInsertRowid,
+      );
+      this.current.set(connectionId, { id: detailId, hash, lastMs: startedMs });
+    }
+    return Number(this.db.sql(INSERT_PROBE).run(connectionId, startedMs, detailId, ...parts.timingsUs, parts.volatile).lastInsertRowid);
   }
 
   /** One probe by id, or null when pruned. */
   byId(id: number): StoredProbe | null {
-    const row = this.db.sql('SELECT * FROM probes WHERE id = ?').get(id) as ProbeRow | undefined;
+    const row = this.db.sql(`${SELECT_PROBE} WHERE p.id = ?`).get(id) as ProbeRow | undefined;
     return row ? probeFromRow(row) : null;
   }
 
   recent(name: string, limit: number): StoredProbe[] {
-    const rows = this.db.sql('SELECT * FROM probes WHERE connection = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(name, limit) as ProbeRow[];
+    const id = this.ids.existingIdOf(name);
+    if (id === null) return [];
+    const rows = this.db.sql(`${SELECT_PROBE} WHERE p.connection_id = ? ORDER BY p.started_ms DESC, p.id DESC LIMIT ?`).all(id, limit) as ProbeRow[];
     return rows.map(probeFromRow);
   }
 
-  /** Newest first, started at or after `from` (a stored instant). */
-  since(name: string, from: string, limit: number): StoredProbe[] {
-    const rows = this.db.sql('SELECT * FROM probes WHERE connection = ? AND started_at >= ? ORDER BY started_at DESC, id DESC LIMIT ?').all(name, from, limit) as ProbeRow[];
+  /** Newest first, started at or after `from`. */
+  since(name: string, from: Instant, limit: number): StoredProbe[] {
+    const id = this.ids.existingIdOf(name);
+    if (id === null) return [];
+    const rows = this.db.sql(`${SELECT_PROBE} WHERE p.connection_id = ? AND p.started_ms >= ? ORDER BY p.started_ms DESC, p.id DESC LIMIT ?`).all(id, toMs(from), limit) as ProbeRow[];
     return rows.map(probeFromRow);
   }
 
   lastOk(name: string): StoredProbe | null {
-    const row = this.db.sql('SELECT p.* FROM connection_state s JOIN probes p ON p.id = s.last_ok_probe_id WHERE s.name = ?').get(name) as ProbeRow | undefined;
+    const row = this.db.sql(`${SELECT_PROBE} JOIN connection_state s ON p.id = s.last_ok_probe_id WHERE s.name = ?`).get(name) as ProbeRow | undefined;
     return row ? probeFromRow(row) : null;
+  }
+
+  /** Every connection's last ok probe, in one read (the daemon's start). */
+  lastOkAll(): Map<string, StoredProbe> {
+    const rows = this.db.sql(`${SELECT_PROBE} JOIN connection_state s ON p.id = s.last_ok_probe_id`).all() as ProbeRow[];
+    return new Map(rows.map((row) => [row.name, probeFromRow(row)]));
   }
 
   hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[] {
     if (names.length === 0) return [];
-    // Only these connections (a page of the status page), from probes_connection_started_class alone.
-    return this.db.sql(`SELECT connection, substr(started_at, 1, 13) || ':00:00.000Z' AS hour, class, count(*) AS probes
-      FROM probes WHERE connection IN (SELECT value FROM json_each(@names)) AND started_at >= @since
-      GROUP BY connection, hour, class ORDER BY connection, hour, class`).all({ names: JSON.stringify(names), since: iso(since) }) as HourlyOutcomeCount[];
+    const rows = this.db.sql(`SELECT c.name AS connection, p.started_ms / ${HOUR_MS} AS hour, d.class AS class, count(*) AS probes
+      FROM connection_ids c JOIN probes p ON p.connection_id = c.id JOIN probe_details d ON d.id = p.detail_id
+      WHERE c.name IN (SELECT value FROM json_each(@names)) AND p.started_ms >= @since
+      GROUP BY c.name, hour, d.class ORDER BY c.name, hour, d.class`).all({ names: JSON.stringify(names), since: toMs(since) }) as (Omit<HourlyOutcomeCount, 'hour'> & { hour: number })[];
+    return rows.map((row) => ({ ...row, hour: new Date(row.hour * HOUR_MS).toISOString() }));
   }
 
   /**
-   * Deletes probes that started before `olderThan`, batchSize rows per short transaction, yielding to
-   * the event loop between batches so probes and HTTP keep running. Keeps every connection's last
-   * probe and last ok probe. Returns the number deleted.
+   * Deletes probes that started before `olderThan`, connection by connection, at most batchSize rows per short
+   * transaction, yielding to the event loop between them so probes and HTTP keep running; then the details no
+   * kept probe uses. Keeps every connection's last probe and last ok probe. Returns the number of probes deleted.
    */
   async prune(olderThan: Instant, batchSize = 500, shouldContinue: () => boolean = () => true): Promise<number> {
-    const cutoff = iso(olderThan);
-    const batch = this.db.db.transaction(
-      () =>
+    const cutoff = toMs(olderThan);
+    const deleteBatch = this.db.db.transaction(
+      (connectionId: number, name: string) =>
         this.db.sql(`DELETE FROM probes WHERE id IN (
-          SELECT id FROM probes WHERE started_at < @cutoff
-            AND id NOT IN (SELECT last_probe_id FROM connection_state WHERE last_probe_id IS NOT NULL)
-            AND id NOT IN (SELECT last_ok_probe_id FROM connection_state WHERE last_ok_probe_id IS NOT NULL)
-          ORDER BY started_at LIMIT @batchSize)`).run({ cutoff, batchSize }).changes,
+          SELECT id FROM probes WHERE connection_id = @connectionId AND started_ms < @cutoff
+            AND id NOT IN (SELECT coalesce(last_probe_id, -1) FROM connection_state WHERE name = @name
+                           UNION SELECT coalesce(last_ok_probe_id, -1) FROM connection_state WHERE name = @name)
+          ORDER BY started_ms LIMIT @batchSize)`).run({ connectionId, name, cutoff, batchSize }).changes,
     );
     let total = 0;
-    for (;;) {
-      const deleted = batch.immediate();
-      total += deleted;
-      if (deleted < batchSize) return total;
-      await new Promise((resolve) => setImmediate(resolve));
-      if (!shouldContinue()) return total;
+    for (const { id, name } of this.ids.all()) {
+      for (;;) {
+        const deleted = deleteBatch.immediate(id, name);
+        total += deleted;
+        if (deleted > 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (!shouldContinue()) return total;
+        }
+        if (deleted < batchSize) break;
+      }
     }
+    const deleteDetails = this.db.db.transaction(
+      () =>
+        this.db.sql(`DELETE FROM probe_details WHERE id IN (
+          SELECT id FROM probe_details WHERE last_ms IS NOT NULL AND last_ms < @cutoff
+            AND id NOT IN (SELECT p.detail_id FROM connection_state s JOIN probes p ON p.id IN (s.last_probe_id, s.last_ok_probe_id))
+          LIMIT @batchSize)`).run({ cutoff, batchSize }).changes,
+    );
+    while (deleteDetails.immediate() === batchSize) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!shouldContinue()) break;
+    }
+    return total;
   }
+
+  private currentDetail(connectionId: number): CurrentDetail | null {
+    const cached = this.current.get(connectionId);
+    if (cached !== undefined) return cached;
+    // Its newest probe is the connection's last probe (connection_state.last_probe_id) when that one used it.
+    const row = this.db.sql(`SELECT d.id, d.outcome, d.class, d.detail, d.http_status, d.observation, d.first_ms,
+        (SELECT p.started_ms FROM connection_state s JOIN probes p ON p.id = s.last_probe_id WHERE s.name = c.name AND p.detail_id = d.id) AS last_ms
+      FROM probe_details d JOIN connection_ids c ON c.id = d.connection_id
+      WHERE d.connection_id = ? AND d.last_ms IS NULL ORDER BY d.id DESC LIMIT 1`).get(connectionId) as DetailRow | undefined;
+    const current = row
+      ? { id: row.id, hash: detailHash(row.outcome, row.class, row.detail, row.http_status, row.observation), lastMs: row.last_ms ?? row.first_ms }
+      : null;
+    this.current.set(connectionId, current);
+    return current;
+  }
+}
+
+function detailHash(outcome: string, klass: string, detail: string, httpStatus: number | null, observation: string): string {
+  return createHash('sha256').update(`${outcome}\n${klass}\n${httpStatus ?? ''}\n${detail}\n${observation}`).digest('base64');
+}
+
+function toMs(instant: Instant): number {
+  return Date.parse(iso(instant));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Row mapping
 
-const bool = (value: boolean | null | undefined): number | null => (value == null ? null : value ? 1 : 0);
-const fromBool = (value: number | null): boolean | null => (value == null ? null : value === 1);
+interface DetailRow {
+  id: number;
+  outcome: string;
+  class: string;
+  detail: string;
+  http_status: number | null;
+  observation: string;
+  first_ms: number;
+  last_ms: number | null;
+}
 
 interface ProbeRow {
   id: number;
-  connection: string;
-  started_at: string;
-  url: string;
+  name: string;
+  started_ms: number;
+  dns_us: number | null;
+  connect_us: number | null;
+  tls_us: number | null;
+  request_us: number | null;
+  first_byte_us: number | null;
+  download_us: number | null;
+  total_us: number | null;
+  volatile: string | null;
   outcome: Outcome;
   class: OutcomeClass;
   detail: string;
-  dns_seconds: number | null;
-  connect_seconds: number | null;
-  tls_seconds: number | null;
-  request_seconds: number | null;
-  first_byte_seconds: number | null;
-  download_seconds: number | null;
-  total_seconds: number | null;
-  http_status: number | null;
-  content_type: string | null;
-  headers: string | null;
-  message: string | null;
-  body_bytes: number | null;
-  body_truncated: number | null;
-  has_identity: number;
-  identity_account_id: string | null;
-  identity_name: string | null;
-  identity_key: string | null;
-  identity_email: string | null;
-  identity_display_name: string | null;
-  identity_active: number | null;
-  tls_protocol: string | null;
-  tls_cipher: string | null;
-  tls_subject: string | null;
-  tls_issuer: string | null;
-  tls_sans: string | null;
-  tls_serial: string | null;
-  tls_fingerprint256: string | null;
-  tls_not_before: string | null;
-  tls_not_after: string | null;
-  tls_chain_earliest_not_after: string | null;
-  tls_authorized: number | null;
-  tls_authorization_error: string | null;
-  credential_status: 'ok' | 'missing' | 'malformed';
-  credential_problem: string | null;
-  credential_fingerprint: string | null;
-  credential_findings: string;
-  oauth_ok: number | null;
-  oauth_from_cache: number | null;
-  oauth_http_status: number | null;
-  oauth_error: string | null;
-  oauth_expires_at: string | null;
-  error_code: string | null;
-  error_phase: string | null;
-  error_message: string | null;
+  observation: string;
 }
 
-const PROBE_COLUMNS = [
-  'connection', 'started_at', 'url', 'outcome', 'class', 'detail',
-  'dns_seconds', 'connect_seconds', 'tls_seconds', 'request_seconds', 'first_byte_seconds', 'download_seconds', 'total_seconds',
-  'http_status', 'content_type', 'headers', 'message', 'body_bytes', 'body_truncated',
-  'has_identity', 'identity_account_id', 'identity_name', 'identity_key', 'identity_email', 'identity_display_name', 'identity_active',
-  'tls_protocol', 'tls_cipher', 'tls_subject', 'tls_issuer', 'tls_sans', 'tls_serial', 'tls_fingerprint256',
-  'tls_not_before', 'tls_not_after', 'tls_chain_earliest_not_after', 'tls_authorized', 'tls_authorization_error',
-  'credential_status', 'credential_problem', 'credential_fingerprint', 'credential_findings',
-  'oauth_ok', 'oauth_from_cache', 'oauth_http_status', 'oauth_error', 'oauth_expires_at',
-  'error_code', 'error_phase', 'error_message',
-] as const satisfies readonly (keyof ProbeRow)[];
-const INSERT_PROBE = `INSERT INTO probes (${PROBE_COLUMNS.join(', ')}) VALUES (${PROBE_COLUMNS.map((c) => `@${c}`).join(', ')})`;
+const INSERT_PROBE = `INSERT INTO probes (connection_id, started_ms, detail_id, dns_us, connect_us, tls_us, request_us, first_byte_us, download_us, total_us, volatile)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-function probeRow(o: ProbeObservation, d: Diagnosis, startedAt: string): Omit<ProbeRow, 'id'> {
-  const { http, identity, tls, oauth, error, credential, timings } = o;
-  return {
-    connection: o.connection,
-    started_at: startedAt,
-    url: o.url,
-    outcome: d.outcome,
-    class: d.class,
-    detail: d.detail,
-    dns_seconds: timings.dns,
-    connect_seconds: timings.connect,
-    tls_seconds: timings.tls,
-    request_seconds: timings.request,
-    first_byte_seconds: timings.first_byte,
-    download_seconds: timings.download,
-    total_seconds: timings.total,
-    http_status: http?.status ?? null,
-    content_type: http?.contentType ?? null,
-    headers: http ? JSON.stringify(http.headers) : null,
-    message: http?.message ?? null,
-    body_bytes: http?.bodyBytes ?? null,
-    body_truncated: bool(http?.bodyTruncated),
-    has_identity: identity ? 1 : 0,
-    identity_account_id: identity?.accountId ?? null,
-    identity_name: identity?.name ?? null,
-    identity_key: identity?.key ?? null,
-    identity_email: identity?.emailAddress ?? null,
-    identity_display_name: identity?.displayName ?? null,
-    identity_active: bool(identity?.active),
-    tls_protocol: tls?.protocol ?? null,
-    tls_cipher: tls?.cipher ?? null,
-    tls_subject: tls?.subject ?? null,
-    tls_issuer: tls?.issuer ?? null,
-    tls_sans: tls ? JSON.stringify(tls.sans) : null,
-    tls_serial: tls?.serial ?? null,
-    tls_fingerprint256: tls?.fingerprint256 ?? null,
-    tls_not_before: tls?.notBefore ?? null,
-    tls_not_after: tls?.notAfter ?? null,
-    tls_chain_earliest_not_after: tls?.chainEarliestNotAfter ?? null,
-    tls_authorized: bool(tls?.authorized),
-    tls_authorization_error: tls?.authorizationError ?? null,
-    credential_status: credential.status,
-    credential_problem: credential.problem,
-    credential_fingerprint: credential.fingerprint,
-    credential_findings: JSON.stringify(credential.findings),
-    oauth_ok: bool(oauth?.ok),
-    oauth_from_cache: bool(oauth?.fromCache),
-    oauth_http_status: oauth?.httpStatus ?? null,
-    oauth_error: oauth?.error ?? null,
-    oauth_expires_at: oauth?.expiresAt ?? null,
-    error_code: error?.code ?? null,
-    error_phase: error?.phase ?? null,
-    error_message: error?.message ?? null,
-  };
-}
+const SELECT_PROBE = `SELECT p.id, c.name, p.started_ms, p.dns_us, p.connect_us, p.tls_us, p.request_us, p.first_byte_us, p.download_us, p.total_us,
+    p.volatile, d.outcome, d.class, d.detail, d.observation
+  FROM probes p JOIN connection_ids c ON c.id = p.connection_id JOIN probe_details d ON d.id = p.detail_id`;
 
 function probeFromRow(r: ProbeRow): StoredProbe {
-  const tls: TlsDetails | null =
-    r.tls_authorized === null
-      ? null
-      : {
-          protocol: r.tls_protocol,
-          cipher: r.tls_cipher,
-          subject: r.tls_subject,
-          issuer: r.tls_issuer,
-          sans: r.tls_sans ? (JSON.parse(r.tls_sans) as string[]) : [],
-          serial: r.tls_serial,
-          fingerprint256: r.tls_fingerprint256,
-          notBefore: r.tls_not_before,
-          notAfter: r.tls_not_after,
-          chainEarliestNotAfter: r.tls_chain_earliest_not_after,
-          authorized: r.tls_authorized === 1,
-          authorizationError: r.tls_authorization_error,
-        };
-  const observation: ProbeObservation = {
-    connection: r.connection,
-    startedAt: r.started_at,
-    url: r.url,
-    credential: {
-      status: r.credential_status,
-      problem: r.credential_problem,
-      fingerprint: r.credential_fingerprint,
-      findings: JSON.parse(r.credential_findings) as string[],
-    },
-    oauth:
-      r.oauth_ok === null
-        ? null
-        : { ok: r.oauth_ok === 1, fromCache: r.oauth_from_cache === 1, httpStatus: r.oauth_http_status, error: r.oauth_error, expiresAt: r.oauth_expires_at },
-    error: r.error_code === null ? null : { code: r.error_code, phase: r.error_phase, message: r.error_message ?? '' },
-    http:
-      r.http_status === null
-        ? null
-        : {
-            status: r.http_status,
-            contentType: r.content_type,
-            headers: r.headers ? (JSON.parse(r.headers) as Record<string, string>) : {},
-            message: r.message ?? '',
-            json: null,
-            bodyBytes: r.body_bytes ?? 0,
-            bodyTruncated: r.body_truncated === 1,
-          },
-    identity:
-      r.has_identity === 0
-        ? null
-        : {
-            accountId: r.identity_account_id,
-            name: r.identity_name,
-            key: r.identity_key,
-            emailAddress: r.identity_email,
-            displayName: r.identity_display_name,
-            active: fromBool(r.identity_active),
-          },
-    tls,
-    timings: {
-      dns: r.dns_seconds,
-      connect: r.connect_seconds,
-      tls: r.tls_seconds,
-      request: r.request_seconds,
-      first_byte: r.first_byte_seconds,
-      download: r.download_seconds,
-      total: r.total_seconds,
-    },
-  };
-  return { id: r.id, connection: r.connection, startedAt: r.started_at, outcome: r.outcome, class: r.class, detail: r.detail, observation };
+  const startedAt = new Date(r.started_ms).toISOString();
+  const timings = [r.dns_us, r.connect_us, r.tls_us, r.request_us, r.first_byte_us, r.download_us, r.total_us];
+  const observation = joinObservation(r.name, startedAt, r.observation, r.volatile, timings);
+  return { id: r.id, connection: r.name, startedAt, outcome: r.outcome, class: r.class, detail: r.detail, observation };
 }

@@ -64,11 +64,12 @@ export class SlackGroupStore implements SlackThreads {
    * pass the outbox's retention as `openSince`.
    */
   ungroupedIncidents(since: string, openSince: string): UngroupedIncident[] {
-    const rows = this.sql(`SELECT i.id, i.connection, i.kind, i.opened_at, i.resolved_at, e.details, e.probe_id, c.url, p.credential_fingerprint
+    const rows = this.sql(`SELECT i.id, i.connection, i.kind, i.opened_at, i.resolved_at, e.details, e.probe_id, c.url, json_extract(d.observation, '$.credential.fingerprint') AS credential_fingerprint
       FROM incidents i
       JOIN events e ON e.id = i.open_event_id
       JOIN connections c ON c.name = i.connection
       LEFT JOIN probes p ON p.id = e.probe_id
+      LEFT JOIN probe_details d ON d.id = p.detail_id
       WHERE i.id IN (SELECT id FROM incidents WHERE resolved_at IS NULL AND opened_at >= @openSince UNION SELECT id FROM incidents WHERE opened_at >= @since)
         AND i.kind IN ('failing', 'regressed', 'unreachable')
         AND NOT EXISTS (SELECT 1 FROM slack_group_members m WHERE m.incident_id = i.id)

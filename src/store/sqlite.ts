@@ -2,10 +2,14 @@
 //
 // Rules: only the Store's methods open transactions; table helpers run inside them. Probe-only transactions
 // commit without an fsync (synchronous = NORMAL); anything a notification depends on commits `durably`.
+// In-memory caches of what was written (ids, each connection's current probe detail) are Staged values: a change
+// made inside a transaction takes effect when that transaction (or savepoint) commits and is forgotten when it
+// rolls back, so a cache never points at a row the database does not have.
 import type { Db, Statement } from './db.js';
 
 export class SqliteContext {
   private readonly statements = new Map<string, Statement>();
+  private readonly staged: Staged<unknown, unknown>[] = [];
 
   constructor(readonly db: Db, readonly path: string, readonly readonly: boolean) {}
 
@@ -19,9 +23,16 @@ export class SqliteContext {
     return statement;
   }
 
-  /** Runs `work` in one IMMEDIATE write transaction (a nested call becomes part of the outer one). */
+  /** A cache whose changes follow this connection's transactions (see Staged). */
+  staging<K, V>(): Staged<K, V> {
+    const staged = new Staged<K, V>();
+    this.staged.push(staged as Staged<unknown, unknown>);
+    return staged;
+  }
+
+  /** Runs `work` in one IMMEDIATE write transaction (a nested call becomes a savepoint of the outer one). */
   write<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    return this.transact(work, 'immediate');
   }
 
   /** Runs `work` in one DEFERRED (read) transaction: one snapshot for several selects. */
@@ -41,5 +52,60 @@ export class SqliteContext {
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
+  }
+
+  private transact<T>(work: () => T, mode: 'immediate' | 'deferred'): T {
+    for (const staged of this.staged) staged.begin();
+    let result: T;
+    try {
+      result = this.db.transaction(work)[mode]();
+    } catch (error) {
+      for (const staged of this.staged) staged.rollback();
+      throw error;
+    }
+    for (const staged of this.staged) staged.commit();
+    return result;
+  }
+}
+
+/**
+ * A map whose writes inside a transaction are kept in a level per (nested) transaction: a level that commits
+ * merges into the one below (the outermost into the map itself), one that rolls back is dropped.
+ */
+export class Staged<K, V> {
+  private readonly committed = new Map<K, V>();
+  private readonly levels: Map<K, V>[] = [];
+
+  get(key: K): V | undefined {
+    for (let i = this.levels.length - 1; i >= 0; i--) {
+      const level = this.levels[i];
+      if (level.has(key)) return level.get(key);
+    }
+    return this.committed.get(key);
+  }
+
+  set(key: K, value: V): void {
+    (this.levels.at(-1) ?? this.committed).set(key, value);
+  }
+
+  /** Forgets everything (e.g. after a write outside any transaction whose effect is unknown). */
+  clear(): void {
+    this.committed.clear();
+    for (const level of this.levels) level.clear();
+  }
+
+  begin(): void {
+    this.levels.push(new Map());
+  }
+
+  commit(): void {
+    const level = this.levels.pop();
+    if (!level) return;
+    const below = this.levels.at(-1) ?? this.committed;
+    for (const [key, value] of level) below.set(key, value);
+  }
+
+  rollback(): void {
+    this.levels.pop();
   }
 }

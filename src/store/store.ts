@@ -9,6 +9,7 @@ import { closeSync, existsSync, fsyncSync, openSync } from 'node:fs';
 import type { Connection } from '../config/load.js';
 import type { ConnectionState } from '../state/types.js';
 import { iso, type Instant } from '../time/instant.js';
+import { ConnectionIds } from './connection-ids.js';
 import { ConnectionTable } from './connections.js';
 import { recordCycle, type CycleTables } from './cycle-write.js';
 import { openDb, type Db, type Migration } from './db.js';
@@ -68,14 +69,15 @@ export class SqliteStore implements Store {
   constructor(db: Db, readonly path: string, readonly readonly: boolean) {
     this.db = new SqliteContext(db, path, readonly);
     const incidents = new IncidentTable(this.db);
+    const ids = new ConnectionIds(this.db);
     this.tables = {
       db: this.db,
-      probes: new ProbeTable(this.db),
+      probes: new ProbeTable(this.db, ids),
       states: new StateTable(this.db),
       events: new EventTable(this.db),
       incidents,
       outbox: new OutboxTable(this.db, incidents),
-      connections: new ConnectionTable(this.db),
+      connections: new ConnectionTable(this.db, ids),
     };
   }
 
@@ -132,7 +134,7 @@ export class SqliteStore implements Store {
 
   history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[] } {
     const from = iso(since);
-    return this.db.read(() => ({ probes: this.tables.probes.since(name, from, limit), events: this.tables.events.since(name, from, limit) }));
+    return this.db.read(() => ({ probes: this.tables.probes.since(name, since, limit), events: this.tables.events.since(name, from, limit) }));
   }
 
   lastOkProbe(name: string): StoredProbe | null {

@@ -55,7 +55,7 @@ function readDatabase(path: string): DbSnapshot {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const read = db.transaction(() => ({
-      probes: db.prepare('SELECT id, connection, started_at, outcome, tls_protocol, tls_cipher, tls_fingerprint256, tls_not_after FROM probes ORDER BY id').all() as ProbeRow[],
+      probes: db.prepare('SELECT id, connection, started_at, outcome, tls_protocol, tls_cipher, tls_fingerprint256, tls_not_after FROM probe_history ORDER BY id').all() as ProbeRow[],
       states: new Map(
         (db.prepare('SELECT name, state, since, last_outcome, last_success_at, consecutive_failures FROM connection_state').all() as StateRow[]).map((row) => [row.name, row]),
       ),
