@@ -10,7 +10,7 @@ import type { Prober } from '../probe/prober.js';
 import { detectEvents, stateChangedEvent, type DetectedEvent, type ExpiryKind } from '../state/events.js';
 import { advance, policyFor, probeIsDue } from '../state/machine.js';
 import type { ConnectionState, StateChange } from '../state/types.js';
-import type { PendingProbe, SubmitResult } from './record-queue.js';
+import type { AfterCommit, PendingProbe, SubmitResult } from './record-queue.js';
 import type { CycleStore } from '../store/ports.js';
 import { reportRenderFailures } from './notifications.js';
 import type { NotificationPlan, NotificationPlanner, PlanInput } from '../notify/decide.js';
@@ -96,10 +96,11 @@ export async function runCycle(deps: CycleDeps, connection: Connection, prober: 
 }
 
 /**
- * Commits one probe: reads the stored state and history, detects events, plans notifications and writes them
- * in one transaction; logs the state change and events only once they are stored. Throws when storage fails.
+ * Writes one probe: detects events and plans notifications from the state and history the store holds (in the
+ * daemon a CycleCache: nothing read from SQLite), and writes them in one transaction (a savepoint of the group
+ * commit). Returns what is logged and woken once that is durable. Throws when storage fails.
  */
-export function commitProbe(deps: CycleDeps, { connection, observation, diagnosis, now }: PendingProbe): void {
+export function commitProbe(deps: CycleDeps, { connection, observation, diagnosis, now }: PendingProbe): AfterCommit {
   const log = deps.logger.child({ connection: connection.name });
   const before = deps.store.loadState(connection.name);
   const { next, change } = advance(before, { outcome: diagnosis.outcome, at: observation.startedAt }, policyFor(connection));
@@ -128,13 +129,19 @@ export function commitProbe(deps: CycleDeps, { connection, observation, diagnosi
     incidents: plan.incidents,
     outbox: plan.outbox,
   });
-  if (change) {
-    log.warn('state changed', { from: change.from, to: change.to, outcome: change.outcome, detail: diagnosis.detail });
-    deps.onStateChange?.(connection, change, diagnosis);
-  }
-  for (const event of detected) log.warn(event.kind.replace('_', ' '), { details: event.details });
-  reportRenderFailures(plan.renderFailures ?? [], log, deps.metrics);
-  if (ids.outboxIds.some((id) => id !== null)) deps.onEnqueued();
+  const enqueued = ids.outboxIds.some((id) => id !== null);
+  return {
+    notable: events.length > 0 || plan.incidents.length > 0 || enqueued,
+    run: () => {
+      if (change) {
+        log.warn('state changed', { from: change.from, to: change.to, outcome: change.outcome, detail: diagnosis.detail });
+        deps.onStateChange?.(connection, change, diagnosis);
+      }
+      for (const event of detected) log.warn(event.kind.replace('_', ' '), { details: event.details });
+      reportRenderFailures(plan.renderFailures ?? [], log, deps.metrics);
+      if (enqueued) deps.onEnqueued();
+    },
+  };
 }
 
 /**
@@ -155,7 +162,7 @@ function directRecords(deps: CycleDeps): ProbeRecords {
   return {
     stateOf: (name) => deps.store.loadState(name),
     submit: (probe) => {
-      commitProbe(deps, probe);
+      commitProbe(deps, probe).run();
       return 'recorded';
     },
   };

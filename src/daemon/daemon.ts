@@ -2,27 +2,26 @@
 // the HTTP server together, and the daemon's lifecycle (start, SIGHUP reload, shutdown).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError, loadConfigFile, secretsOf, storagePathProblem, type Config, type Connection } from '../config/load.js';
-import { readSecret } from '../config/secrets.js';
+import { ConfigError, loadConfigFile, storagePathProblem, type Config, type Connection } from '../config/load.js';
 import type { AppLogger } from '../log/logger.js';
 import { AuthwatchMetrics } from '../metrics/metrics.js';
 import { buildNotifiers, type Notifier } from '../notify/registry.js';
-import { Dispatcher } from '../notify/dispatcher.js';
-import { slackSecretRefs } from '../notify/slack/destinations.js';
-import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
+import type { Dispatcher } from '../notify/dispatcher.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
-import { outcomeView, readModelOverStore, statusReadModelOverStore } from '../server/store-read-model.js';
+import { outcomeView } from '../server/store-read-model.js';
 import type { ProbeNowView } from '../server/probe-now.js';
 import { openStore, type Store } from '../store/store.js';
 import { commitProbe, runCycle, type CycleDeps, type CycleResult } from './cycle.js';
-import { withPendingProbes } from './pending-store-reads.js';
+import { CycleCache } from './cycle-cache.js';
+import { startMaintenance } from './maintenance.js';
+import { readModelsWithPendingProbes } from './pending-store-reads.js';
 import { DEFAULT_RECORD_QUEUE_BOUND, RecordQueue } from './record-queue.js';
-import { isStorageError, StorageHealth } from '../store/health.js';
+import { StorageHealth } from '../store/health.js';
 import { registerStorageMetrics } from '../metrics/storage-metrics.js';
 import { Scheduler } from './scheduler.js';
-import { planNotifications, reportRenderFailures, sweepIncidents } from './notifications.js';
-import { flushSlackGroups, SLACK_GROUPING_PASS_MS } from './slack-groups.js';
-import { StoreOutbox } from './store-outbox.js';
+import { planNotifications } from './notifications.js';
+import { ProberPool, registerSecrets } from './probers.js';
+import { dispatcherOverStore } from './store-outbox.js';
 import { ownedBy, type Shard } from './shard.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import type { Channel } from '../notify/types.js';
@@ -46,14 +45,15 @@ export interface DaemonOptions {
   now?: () => Date;
 }
 
-const HOUR_MS = 3_600_000;
-/** How often the WAL is fsynced: the most probe-only history a power cut can take (docs/reliability.md). */
-export const WAL_SYNC_INTERVAL_MS = 10_000;
+export { WAL_SYNC_INTERVAL_MS } from './maintenance.js';
+/**
+ * The running daemon's SQLite busy timeout: a write that meets another process's lock fails after this long and is
+ * retried later from memory (RecordQueue), so the event loop is never held for the 5 s start-up default.
+ */
+export const RUNNING_BUSY_TIMEOUT_MS = 20;
 
 export class Daemon {
-  private readonly probers = new Map<string, { prober: Prober; fingerprint: string }>();
-  /** One TLS context per distinct tls settings, shared by every prober. */
-  private readonly secureContexts = new SecureContextCache();
+  private readonly probers: ProberPool;
   /** The running config's connections by name (a tick looks its connection up; 10,000 ticks a minute). */
   private connectionsByName = new Map<string, Connection>();
   private notifiers: readonly Notifier[] = [];
@@ -61,13 +61,12 @@ export class Daemon {
   private channels: readonly Channel[] = [];
   /** What every cycle needs; rebuilt when a config is applied. */
   private deps: CycleDeps | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private pruneTimer: NodeJS.Timeout | null = null;
-  private syncTimer: NodeJS.Timeout | null = null;
-  private groupingTimer: NodeJS.Timeout | null = null;
+  private stopMaintenance: (() => void) | null = null;
   private ready = false;
   private stopping = false;
   private readonly records: RecordQueue;
+  /** Each connection's state, last ok probe and open incidents: what a cycle reads, in memory. */
+  private readonly cycleStore: CycleCache;
 
   private constructor(
     private config: Config,
@@ -80,10 +79,14 @@ export class Daemon {
     private readonly health: StorageHealth,
   ) {
     const { logger } = options;
+    this.probers = new ProberPool(logger.secrets);
+    this.cycleStore = new CycleCache(store);
     this.records = new RecordQueue({
       health,
       commit: (probe) => commitProbe(this.deps!, probe),
-      loadState: (name) => store.loadState(name),
+      batch: (work) => this.cycleStore.batch(work),
+      sync: () => store.syncToDisk(),
+      loadState: (name) => this.cycleStore.loadState(name),
       isConfigured: (connection) => this.connectionsByName.get(connection.name) === connection,
       onCommitError: (probe, error) => logger.error('probe cycle failed', { connection: probe.connection.name, error }),
       onDropped: (probe, reason) =>
@@ -121,24 +124,7 @@ export class Daemon {
       onError: (name, error) => logger.error('probe cycle failed', { connection: name, error }),
       now: () => now().getTime(),
     });
-    const dispatcher = new Dispatcher({
-      outbox: new StoreOutbox(store, health),
-      notifiers: () => daemon?.notifiers ?? [],
-      clock: now,
-      // A row of a channel a reload removed is failed (and logged) without bringing its metric series back.
-      onResult: (channel, result) => {
-        if (daemon?.notifiers.some((notifier) => notifier.channel === channel)) metrics.notification(channel, result);
-      },
-      onAttempt: (attempt) => {
-        const fields = { channel: attempt.channel, target: attempt.target, id: attempt.id, attempts: attempt.attempts, reason: attempt.reason };
-        if (attempt.outcome === 'delivered') logger.info('notification delivered', fields);
-        else logger.warn(attempt.outcome === 'failed' ? 'notification failed' : 'notification will be retried', { ...fields, nextAttemptAt: attempt.nextAttemptAt });
-      },
-      // The gauge follows every pass that changed rows, not only the sweep: "Slack is down" shows within seconds.
-      onPass: () => daemon?.refreshOutboxGauge(),
-      onError: (error) => logger.error('outbox pass failed', { error }),
-      onUnrecorded: (id, error) => logger.debug('notification answer kept in memory until the outbox can record it', { id, error }),
-    });
+    const dispatcher = dispatcherOverStore({ store, health, metrics, logger, now, notifiers: () => daemon?.notifiers ?? [], onPass: () => daemon?.refreshOutboxGauge() });
     daemon = new Daemon(config, settings, store, metrics, scheduler, dispatcher, null, health);
     const started = daemon;
     registerStorageMetrics(metrics.registry, health, { probes: () => started.records.size, notifications: () => dispatcher.unrecordedCount });
@@ -148,15 +134,7 @@ export class Daemon {
         host: config.listen.host,
         port: config.listen.port,
         metrics,
-        readModel: readModelOverStore(withPendingProbes(store, started.records)),
-        statusPage: statusReadModelOverStore({
-          ...withPendingProbes(store, started.records),
-          connectionSummary: (name) => store.connectionSummary(name),
-          hourlyOutcomeCounts: (names, since) => store.hourlyOutcomeCounts(names, since),
-          lastOkProbe: (name) => store.lastOkProbe(name),
-          openIncidents: (name) => store.openIncidents(name),
-          incidentNotifications: (ids) => store.incidentNotifications(ids),
-        }),
+        ...readModelsWithPendingProbes(store, started.records),
         isReady: () => started.ready,
         degraded: () => started.degraded(),
         isAlive: () => !started.stopping,
@@ -164,6 +142,7 @@ export class Daemon {
         secrets: logger.secrets,
         probeNow: (name) => started.probeNow(name),
       });
+      started.cycleStore.preload();
       started.apply(config);
       metrics.configReloaded(true, now());
       for (const warning of config.warnings) logger.warn(warning);
@@ -173,6 +152,7 @@ export class Daemon {
       await started.abandonStart();
       throw error;
     }
+    store.setBusyTimeout(RUNNING_BUSY_TIMEOUT_MS);
     started.ready = true;
     scheduler.kickoff(scheduler.names());
     logger.info('authwatch started', {
@@ -227,14 +207,13 @@ export class Daemon {
     this.stopping = true;
     this.ready = false;
     const { logger } = this.options;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
-    if (this.syncTimer) clearInterval(this.syncTimer);
-    if (this.groupingTimer) clearInterval(this.groupingTimer);
+    this.stopMaintenance?.();
     const abandoned = await this.scheduler.stop(this.options.shutdownGraceMs);
     if (abandoned.length > 0) logger.warn('probes abandoned at shutdown', { connections: abandoned });
-    // Last chance for what waits in memory; what the database still refuses is lost with the process (logged).
-    this.records.flush();
+    // Last chance for what waits in memory, with the patience of the start-up: what the database still refuses is
+    // lost with the process (logged).
+    this.store.setBusyTimeout(5_000);
+    this.records.flush(true);
     this.records.stop();
     if (this.records.size > 0) logger.error('probe records lost at shutdown: storage still failing', { probes: this.records.size });
     await this.dispatcher.stop();
@@ -242,7 +221,7 @@ export class Daemon {
       logger.error('notification records lost at shutdown: storage still failing; these may be sent again after the restart', { notifications: this.dispatcher.unrecordedCount });
     }
     await this.server?.close();
-    for (const { prober } of this.probers.values()) prober.close();
+    this.probers.close();
     this.store.close();
     logger.info('authwatch stopped');
   }
@@ -260,15 +239,19 @@ export class Daemon {
     if (run.status === 'unknown') return null;
     const result = run.status === 'ran' ? (run.value as CycleResult | null) : null;
     if (!result || result.kind === 'dropped' || this.stopping) return 'unavailable';
-    // While storage fails the newest state is the one waiting in memory, and the database may not answer at all.
-    const state = this.records.pendingOf(name).at(-1)?.next ?? this.store.loadState(name);
-    this.options.logger.info('probe requested through the API', { connection: name, result: result.kind });
+    // The answer says whether the probe is stored: wait for the group commit it joined.
+    if (result.kind !== 'skipped') await this.records.whenSettled();
+    const waiting = this.records.pendingOf(name);
+    const kind = result.kind === 'skipped' ? 'skipped' : waiting.length > 0 ? 'queued' : 'recorded';
+    // While storage fails the newest state is the one waiting in memory.
+    const state = this.records.stateOf(name);
+    this.options.logger.info('probe requested through the API', { connection: name, result: kind });
     if (result.kind === 'skipped') {
       return { connection: name, result: 'skipped', backoffUntil: result.until, outcome: null, state: state.state, change: null, probedAt: null };
     }
     return {
       connection: name,
-      result: result.kind,
+      result: kind === 'queued' ? 'queued' : 'recorded',
       backoffUntil: null,
       outcome: outcomeView(result.diagnosis.outcome, result.diagnosis.class, result.diagnosis.detail, connection.deployment),
       state: state.state,
@@ -280,15 +263,12 @@ export class Daemon {
   /** After a failed start: nothing may keep probing, ticking or holding the database (0 grace: nothing ran yet). */
   private async abandonStart(): Promise<void> {
     this.stopping = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
-    if (this.syncTimer) clearInterval(this.syncTimer);
-    if (this.groupingTimer) clearInterval(this.groupingTimer);
+    this.stopMaintenance?.();
     await this.scheduler.stop(0);
     this.records.stop();
     await this.dispatcher.stop();
     await this.server?.close();
-    for (const { prober } of this.probers.values()) prober.close();
+    this.probers.close();
     this.store.close();
   }
 
@@ -323,27 +303,13 @@ export class Daemon {
       this.options.logger.info('shard', { shard: `${this.options.shard.index}/${this.options.shard.count}`, owned: config.connections.length, configured: configured.connections.length });
     }
     const env = this.options.env ?? process.env;
-    this.registerSecrets(config, env);
+    registerSecrets(config, env, this.options.logger.secrets);
     const notifiers = buildNotifiers(config.alerting, { env, threads: this.store.slackGroups() });
     const fingerprintKey = this.store.fingerprintKey();
     const { added, removed } = this.health.track('record the configured connections', () => this.store.upsertConnections(config.connections, this.now()));
-    const states = this.store.loadStates();
     if (added.length > 0 || removed.length > 0) this.options.logger.info('connections changed', { added, removed });
-    // A reload reads the CA files again (a renewed corporate CA takes effect on SIGHUP).
-    this.secureContexts.clear();
+    this.probers.sync(config.connections, { fingerprintKey, env });
     const wanted = new Map(config.connections.map((connection) => [connection.name, connection]));
-    for (const [name, entry] of this.probers) {
-      const connection = wanted.get(name);
-      if (!connection || JSON.stringify(connection) !== entry.fingerprint) {
-        entry.prober.close();
-        this.probers.delete(name);
-      }
-    }
-    for (const connection of config.connections) {
-      if (!this.probers.has(connection.name)) {
-        this.probers.set(connection.name, { prober: createProber(connection, { fingerprintKey, env, secureContexts: this.secureContexts }), fingerprint: JSON.stringify(connection) });
-      }
-    }
     this.config = config;
     this.connectionsByName = wanted;
     this.notifiers = notifiers;
@@ -351,21 +317,18 @@ export class Daemon {
     this.metrics.detail = config.metrics?.detail ?? false;
     this.metrics.setConnections(config.connections);
     this.metrics.setChannels(this.channels);
-    for (const connection of config.connections) {
-      const state = this.records.size > 0 ? this.records.stateOf(connection.name) : states.get(connection.name);
-      if (state) this.metrics.recordState(connection.name, state);
-    }
+    for (const name of removed) this.cycleStore.forget(name);
+    for (const connection of config.connections) this.metrics.recordState(connection.name, this.records.stateOf(connection.name));
     this.deps = this.cycleDeps();
     this.scheduler.sync(
       config.connections.map((connection) => ({
         name: connection.name,
         schedule: connection.schedule,
         run: async () => {
-          const entry = this.probers.get(connection.name);
+          const prober = this.probers.get(connection.name);
           const current = this.connectionsByName.get(connection.name);
-          if (!entry || !current || this.stopping) return null;
-          this.registerConnectionSecrets(current, this.options.env ?? process.env);
-          return runCycle(this.deps!, current, entry.prober);
+          if (!prober || !current || this.stopping) return null;
+          return runCycle(this.deps!, current, prober);
         },
       })),
     );
@@ -373,7 +336,7 @@ export class Daemon {
 
   private cycleDeps(): CycleDeps {
     return {
-      store: this.store,
+      store: this.cycleStore,
       metrics: this.metrics,
       logger: this.options.logger,
       planNotifications: (input) => planNotifications(input, { notifiers: this.notifiers, alerting: this.config.alerting }),
@@ -386,27 +349,6 @@ export class Daemon {
     };
   }
 
-  /** Every secret the daemon may come across is masked in every log line and API response. */
-  private registerSecrets(config: Config, env: NodeJS.ProcessEnv): void {
-    const { secrets } = this.options.logger;
-    for (const connection of config.connections) this.registerConnectionSecrets(connection, env);
-    for (const { ref } of config.alerting.slack ? slackSecretRefs(config.alerting.slack) : []) {
-      const secret = readSecret(ref, env);
-      if (secret.ok) secrets.register(secret.value);
-    }
-  }
-
-  /** Also before each cycle: a secret file fixed since the last reload is masked before its probe can log anything. */
-  private registerConnectionSecrets(connection: Connection, env: NodeJS.ProcessEnv): void {
-    const { secrets } = this.options.logger;
-    for (const [, ref] of secretsOf(connection.auth)) {
-      const secret = readSecret(ref, env);
-      if (!secret.ok) continue;
-      if (connection.auth.type === 'basic') secrets.registerBasicCredential(connection.auth.username, secret.value);
-      else secrets.register(secret.value);
-    }
-  }
-
   private refreshOutboxGauge(): void {
     if (this.stopping) return;
     const counts = this.store.outboxCounts();
@@ -416,66 +358,19 @@ export class Daemon {
   }
 
   private startMaintenance(): void {
-    const { logger } = this.options;
-    let previousSweepAt: Date | null = null;
-    const sweep = () => {
-      if (this.stopping) return;
-      try {
-        const now = this.now();
-        const enqueued = sweepIncidents(this.store, this.config, this.notifiers, now, previousSweepAt, (failures) => reportRenderFailures(failures, logger, this.metrics));
-        previousSweepAt = now;
-        if (enqueued > 0) this.dispatcher.wake();
-        this.refreshOutboxGauge();
-      } catch (error) {
-        if (isStorageError(error)) this.health.failed('incident sweep', error);
-        else logger.error('incident sweep failed', { error });
-      }
-    };
-    const prune = async () => {
-      if (this.stopping) return;
-      try {
-        const cutoff = new Date(this.now().getTime() - this.config.storage.retentionMs);
-        const pruned = await this.store.pruneProbes(cutoff, undefined, () => !this.stopping);
-        // Shutdown may have closed the database between two batches: the rest waits for the next start.
-        if (this.stopping) return;
-        const outbox = this.store.pruneOutbox(cutoff);
-        if (pruned > 0 || outbox > 0) logger.info('pruned old rows', { probes: pruned, outbox });
-      } catch (error) {
-        if (this.stopping) return;
-        if (isStorageError(error)) this.health.failed('prune old probes', error);
-        else logger.error('pruning failed', { error });
-      }
-    };
-    let previousGroupingAt: Date | null = null;
-    const group = () => {
-      if (this.stopping) return;
-      try {
-        const now = this.now();
-        const written = flushSlackGroups(this.store, this.config, this.notifiers, now, previousGroupingAt);
-        previousGroupingAt = now;
-        if (written > 0) this.dispatcher.wake();
-      } catch (error) {
-        if (isStorageError(error)) this.health.failed('group Slack notifications', error);
-        else logger.error('Slack grouping pass failed', { error });
-      }
-    };
-    sweep();
-    void prune();
-    this.groupingTimer = setInterval(group, SLACK_GROUPING_PASS_MS);
-    this.groupingTimer.unref();
-    this.sweepTimer = setInterval(sweep, this.options.sweepIntervalMs);
-    this.pruneTimer = setInterval(() => void prune(), HOUR_MS);
-    this.syncTimer = setInterval(() => {
-      if (this.stopping) return;
-      try {
-        this.store.syncToDisk();
-      } catch (error) {
-        this.health.failed('fsync the write-ahead log', error);
-      }
-    }, WAL_SYNC_INTERVAL_MS);
-    this.sweepTimer.unref();
-    this.pruneTimer.unref();
-    this.syncTimer.unref();
+    this.stopMaintenance = startMaintenance({
+      store: this.store,
+      health: this.health,
+      logger: this.options.logger,
+      metrics: this.metrics,
+      sweepIntervalMs: this.options.sweepIntervalMs,
+      now: () => this.now(),
+      config: () => this.config,
+      notifiers: () => this.notifiers,
+      stopping: () => this.stopping,
+      wake: () => this.dispatcher.wake(),
+      refreshOutboxGauge: () => this.refreshOutboxGauge(),
+    });
   }
 }
 

@@ -2,6 +2,8 @@
 // in-memory state and its newest probe, and its probe list starts with the waiting ones, so the API tells the
 // truth about the probes even while the database refuses writes. Waiting probes have no id yet (-1).
 import type { ReadStore } from '../store/ports.js';
+import type { ReadModel, StatusReadModel } from '../server/read-model.js';
+import { readModelOverStore, statusReadModelOverStore } from '../server/store-read-model.js';
 import type { ConnectionSummary, StoredProbe } from '../store/types.js';
 import { iso } from '../time/instant.js';
 import type { PendingProbe } from './record-queue.js';
@@ -57,5 +59,21 @@ function storedProbe({ observation, diagnosis }: PendingProbe): StoredProbe {
     class: diagnosis.class,
     detail: diagnosis.detail,
     observation: { ...observation, startedAt: iso(observation.startedAt), http: observation.http && { ...observation.http, json: null } },
+  };
+}
+
+/** The API's and the status page's read models over the store, with the probes waiting for storage shown. */
+export function readModelsWithPendingProbes(store: ReadStore, pending: PendingProbes): { readModel: ReadModel; statusPage: StatusReadModel } {
+  const reads = withPendingProbes(store, pending);
+  return {
+    readModel: readModelOverStore(reads),
+    statusPage: statusReadModelOverStore({
+      ...reads,
+      connectionSummary: (name) => store.connectionSummary(name),
+      hourlyOutcomeCounts: (names, since) => store.hourlyOutcomeCounts(names, since),
+      lastOkProbe: (name) => store.lastOkProbe(name),
+      openIncidents: (name) => store.openIncidents(name),
+      incidentNotifications: (ids) => store.incidentNotifications(ids),
+    }),
   };
 }

@@ -1,10 +1,17 @@
-// Probe results the database could not take yet (locked, full, read-only): kept in memory, in probe order, and
-// committed once storage returns, each through the same path as a fresh probe (state, events, incidents and
-// outbox rows in one transaction). Notifications are created only by that commit, so none is sent before its
-// state change is durable, and every one is sent once it is.
+// Where probe results wait for the database: every probe is recorded through this queue, in probe order.
 //
-// Meanwhile the connection's current state (what the metrics and the API show) is advanced in memory from the
-// same probes with the same pure state machine, so it equals what the commits will store.
+// Group commit: probes that return within `groupWindowMs` of each other are committed in one transaction (each
+// probe's state, events, incidents and outbox rows in a savepoint of it: all of a probe or none), then, when one of
+// them wrote something a notification depends on, the write-ahead log is fsynced before anything is acted on
+// (logged as a state change, handed to the dispatcher). One transaction for many probes is what keeps SQLite's
+// cost per probe small at 10,000 connections a minute.
+//
+// When the database cannot take them (locked by another process, full, read-only) the probes wait here and are
+// retried with back-off; the daemon keeps a short busy timeout, so a foreign lock costs the event loop a few
+// milliseconds per retry and never blocks probing. Notifications are created only by the commit, so none is sent
+// before its state change is durable, and every one is sent once it is. Meanwhile each connection's current state
+// (what the metrics and the API show) is advanced in memory from the same probes with the same pure state machine,
+// so it equals what the commits will store.
 //
 // Bounded: at most `bound` probes wait (DEFAULT_RECORD_QUEUE_BOUND, about 2 KB each without the parsed body, so
 // some 20–40 MB); beyond it the oldest waiting probe is dropped (and counted), so memory stays bounded during a
@@ -16,6 +23,9 @@ import type { ConnectionState } from '../state/types.js';
 import { isStorageError, type StorageHealth } from '../store/health.js';
 
 export const DEFAULT_RECORD_QUEUE_BOUND = 10_000;
+export const DEFAULT_GROUP_WINDOW_MS = 100;
+/** Probes per transaction at most: a backlog is committed in slices, yielding to the event loop between them. */
+export const DEFAULT_MAX_BATCH = 250;
 
 export interface PendingProbe {
   connection: Connection;
@@ -27,11 +37,22 @@ export interface PendingProbe {
   next: ConnectionState;
 }
 
+/** What a committed probe still has to do once its transaction is durable. */
+export interface AfterCommit {
+  /** It wrote an event, an incident or a notification: the WAL must be fsynced before `run`. */
+  notable: boolean;
+  run: () => void;
+}
+
 export interface RecordQueueOptions {
   health: StorageHealth;
-  /** Commits one probe (reads the stored state, plans, writes one transaction). Throws when storage fails. */
-  commit: (probe: PendingProbe) => void;
-  /** Stored state of a connection with nothing queued. */
+  /** Writes one probe inside the open batch (reads nothing from the database). Throws when storage fails. */
+  commit: (probe: PendingProbe) => AfterCommit;
+  /** Runs `work` in one write transaction; a nested call is a savepoint. */
+  batch: <T>(work: () => T) => T;
+  /** Makes everything committed so far durable (fsync of the write-ahead log). */
+  sync: () => void;
+  /** Stored state of a connection with nothing queued (kept in memory by the daemon's CycleCache). */
   loadState: (name: string) => ConnectionState;
   /** Whether a queued probe's connection is still configured as it was (a reload may have changed it). */
   isConfigured: (connection: Connection) => boolean;
@@ -40,6 +61,9 @@ export interface RecordQueueOptions {
   /** 'bound' is reported for the first probe dropped since the queue was last empty only (one log line per outage). */
   onDropped?: (probe: PendingProbe, reason: 'bound' | 'removed') => void;
   bound?: number;
+  /** How long a probe waits for others to share its transaction; 0 commits in submit (tests of the queue alone). */
+  groupWindowMs?: number;
+  maxBatch?: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -52,15 +76,20 @@ export class RecordQueue {
   private readonly live = new Map<string, ConnectionState>();
   private readonly waiting = new Map<string, number>();
   private readonly bound: number;
+  private readonly groupWindowMs: number;
+  private readonly maxBatch: number;
   private readonly initialDelayMs: number;
   private readonly maxDelayMs: number;
   private delayMs: number;
   private timer: NodeJS.Timeout | null = null;
+  private settled: (() => void)[] = [];
   private droppedCount = 0;
   private droppedSinceEmpty = 0;
 
   constructor(private readonly options: RecordQueueOptions) {
     this.bound = options.bound ?? DEFAULT_RECORD_QUEUE_BOUND;
+    this.groupWindowMs = options.groupWindowMs ?? DEFAULT_GROUP_WINDOW_MS;
+    this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.initialDelayMs = options.initialDelayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? 30_000;
     this.delayMs = this.initialDelayMs;
@@ -86,62 +115,117 @@ export class RecordQueue {
   }
 
   /**
-   * Records the probe now when nothing waits before it and storage is up; otherwise (or when the write fails)
-   * queues it: during an episode only the back-off retries touch the database, so a foreign lock stalls the
-   * daemon (busy timeout) once per retry, not once per probe.
+   * Takes the probe for the next group commit. 'recorded': storage is up, it is committed within the group window;
+   * 'queued': storage is failing and it waits for the next retry (or, without a group window, its commit failed).
    */
   submit(probe: PendingProbe): SubmitResult {
-    if (this.queue.length === 0 && this.options.health.up) {
-      try {
-        this.options.health.track('record probe', () => this.options.commit(probe));
-        return 'recorded';
-      } catch (error) {
-        if (!isStorageError(error)) throw error;
-      }
-    }
+    const alone = this.queue.length === 0;
     this.enqueue(probe);
-    return 'queued';
+    if (!this.options.health.up) {
+      this.schedule(this.delayMs);
+      return 'queued';
+    }
+    if (this.groupWindowMs > 0) {
+      this.schedule(this.queue.length >= this.maxBatch ? 0 : this.groupWindowMs);
+      return 'recorded';
+    }
+    if (alone) this.flush();
+    else this.schedule(this.delayMs);
+    return this.queue.length === 0 ? 'recorded' : 'queued';
+  }
+
+  /** Resolves after the next commit attempt (the API's "probe now" answers whether its probe is stored). */
+  whenSettled(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settled.push(resolve));
   }
 
   /**
-   * Commits the queued probes in order, stopping at the first storage failure (the rest waits for the next
-   * try, with back-off). Called by its own timer, and by shutdown once more. Returns how many committed.
+   * Commits the waiting probes in order, `maxBatch` per transaction, stopping at the first storage failure (the
+   * rest waits for the next try, with back-off). `all`: every batch now (shutdown); otherwise one batch, and the
+   * next after yielding to the event loop. Returns how many committed.
    */
-  flush(): number {
+  flush(all = false): number {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     let committed = 0;
-    while (this.queue.length > 0) {
-      const probe = this.queue[0];
-      if (!this.options.isConfigured(probe.connection)) {
-        this.queue.shift();
-        this.forget(probe);
-        this.options.onDropped?.(probe, 'removed');
-        continue;
-      }
-      try {
-        this.options.health.track('record probe', () => this.options.commit(probe));
-      } catch (error) {
-        if (isStorageError(error)) {
+    try {
+      do {
+        const done = this.commitBatch();
+        if (done === null) {
           this.delayMs = Math.min(this.maxDelayMs, this.delayMs * 2);
-          this.schedule();
+          this.schedule(this.delayMs);
           return committed;
         }
-        this.options.onCommitError(probe, error);
-      }
-      this.queue.shift();
-      this.forget(probe);
-      committed++;
+        committed += done;
+      } while (all && this.queue.length > 0);
+      this.delayMs = this.initialDelayMs;
+      if (this.queue.length > 0) this.schedule(0);
+      else this.droppedSinceEmpty = 0;
+      return committed;
+    } finally {
+      const settled = this.settled;
+      this.settled = [];
+      for (const resolve of settled) resolve();
     }
-    this.delayMs = this.initialDelayMs;
-    this.droppedSinceEmpty = 0;
-    return committed;
   }
 
-  /** Stops the retry timer (shutdown: call flush() once more first). */
+  /** Stops the retry timer (shutdown: call flush(true) first). */
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** One transaction of up to maxBatch probes; null when storage refused it (nothing of it was written). */
+  private commitBatch(): number | null {
+    while (this.queue.length > 0 && !this.options.isConfigured(this.queue[0].connection)) {
+      const probe = this.queue.shift()!;
+      this.forget(probe);
+      this.options.onDropped?.(probe, 'removed');
+    }
+    const batch: PendingProbe[] = [];
+    for (const probe of this.queue) {
+      if (batch.length >= this.maxBatch) break;
+      batch.push(probe);
+    }
+    if (batch.length === 0) return 0;
+    let effects: AfterCommit[] = [];
+    try {
+      this.options.health.track('record probes', () =>
+        this.options.batch(() => {
+          effects = [];
+          for (const probe of batch) {
+            if (!this.options.isConfigured(probe.connection)) continue;
+            try {
+              effects.push(this.options.batch(() => this.options.commit(probe)));
+            } catch (error) {
+              if (isStorageError(error)) throw error;
+              this.options.onCommitError(probe, error);
+            }
+          }
+        }),
+      );
+    } catch (error) {
+      if (isStorageError(error)) return null;
+      throw error;
+    }
+    this.queue.splice(0, batch.length);
+    for (const probe of batch) this.forget(probe);
+    if (effects.some((effect) => effect.notable)) {
+      try {
+        this.options.health.track('fsync the write-ahead log', () => this.options.sync());
+      } catch {
+        // Counted and logged by the health; the rows are committed and the periodic fsync retries.
+      }
+    }
+    for (const effect of effects) {
+      try {
+        effect.run();
+      } catch (error) {
+        this.options.onCommitError(batch[0], error);
+      }
+    }
+    return batch.length;
   }
 
   private enqueue(waiting: PendingProbe): void {
@@ -158,7 +242,6 @@ export class RecordQueue {
       this.forget(oldest);
       if (++this.droppedSinceEmpty === 1) this.options.onDropped?.(oldest, 'bound');
     }
-    this.schedule();
   }
 
   /** After `probe` left the queue: its connection shows the stored state again once none of its probes waits. */
@@ -173,9 +256,9 @@ export class RecordQueue {
     }
   }
 
-  private schedule(): void {
+  private schedule(delayMs: number): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(), this.delayMs);
+    this.timer = setTimeout(() => this.flush(), delayMs);
     this.timer.unref();
   }
 }

@@ -17,7 +17,7 @@ export class SecretRegistry {
 
   /** Registers a secret and its encoded forms (base64, base64url, URL-encoded). Empty or too short values are ignored. */
   register(value: string | null | undefined): void {
-    if (!value || value.length < MIN_SECRET_LENGTH) return;
+    if (!value || value.length < MIN_SECRET_LENGTH || this.known.has(value)) return;
     for (const form of encodedForms(value)) this.add(form);
   }
 

@@ -25,7 +25,8 @@ export function basicAuthorization(username: string, secret: string): string {
   return `Basic ${Buffer.from(`${username}:${secret}`, 'utf8').toString('base64')}`;
 }
 
-export function resolveCredential(auth: AuthConfig, deployment: Deployment, key: Buffer, env: Environment): ResolvedCredential {
+/** `onRead` is told every secret value read, usable or not, before anything may log it (the daemon masks it). */
+export function resolveCredential(auth: AuthConfig, deployment: Deployment, key: Buffer, env: Environment, onRead?: (secret: string) => void): ResolvedCredential {
   const unusable = (status: 'missing' | 'malformed', problem: string, fingerprint: string | null, findings: string[] = []): ResolvedCredential => ({
     check: { status, problem, fingerprint, findings },
     secret: null,
@@ -37,6 +38,7 @@ export function resolveCredential(auth: AuthConfig, deployment: Deployment, key:
     const read = readSecretText(auth.secret, env);
     if (!read.ok) return unusable('missing', read.problem, null);
     const value = read.value;
+    onRead?.(value);
     const findings = lintAuthorizationHeader(value, deployment);
     const codes = findings.map((finding) => finding.code);
     const errors = findings.filter((finding) => finding.severity === 'error');
@@ -54,6 +56,7 @@ export function resolveCredential(auth: AuthConfig, deployment: Deployment, key:
   const ref = auth.type === 'oauth2' ? auth.clientSecret : auth.secret;
   const read = readSecret(ref, env);
   if (!read.ok) return unusable(read.status, read.problem, null);
+  onRead?.(read.value);
   const fingerprint = credentialFingerprint(key, read.value);
   if (auth.type === 'oauth2') {
     return { check: { status: 'ok', problem: null, fingerprint, findings: [] }, secret: read.value, authorization: null };

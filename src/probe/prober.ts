@@ -29,6 +29,8 @@ export interface ProberDeps {
   now?: () => Date;
   /** TLS contexts shared with other probers (the daemon's); without it the prober keeps its own. */
   secureContexts?: SecureContextCache;
+  /** Told each credential secret as it is read at probe time, before the probe can log anything (masking). */
+  onSecret?: (secret: string) => void;
 }
 
 export interface Prober {
@@ -275,7 +277,7 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
     const mask = (error: ProbeError): ProbeError => ({ ...error, message: maskSecrets(error.message, secrets) });
 
     try {
-      const credential = resolveCredential(connection.auth, connection.deployment, deps.fingerprintKey, env);
+      const credential = resolveCredential(connection.auth, connection.deployment, deps.fingerprintKey, env, deps.onSecret);
       observation.credential = credential.check;
       if (credential.check.status !== 'ok' || credential.secret === null) return observation;
       secrets = secretForms(credential.secret, credential.authorization);

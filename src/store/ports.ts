@@ -26,6 +26,14 @@ export interface CycleStore {
   openIncidents(name?: string): StoredIncident[];
   /** One transaction: probe row, state row, events, incident changes, outbox items. */
   recordCycle(record: CycleRecord): CycleIds;
+  /**
+   * Group commit: runs `work` in one write transaction, in which each recordCycle is a savepoint (a cycle that
+   * throws leaves nothing, the others stay). It commits without an fsync: call syncToDisk before anything it wrote
+   * is acted on outside the process (a notification sent).
+   */
+  batch<T>(work: () => T): T;
+  /** Every connection's last ok probe, in one read (loaded once at start). */
+  lastOkProbes(): Map<string, StoredProbe>;
 }
 
 /** What the dispatcher delivers from (through daemon/store-outbox.ts). */
@@ -94,6 +102,11 @@ export interface MaintenanceStore {
    * transactions commit without an fsync (synchronous = NORMAL); the daemon calls this every few seconds.
    */
   syncToDisk(): void;
+  /**
+   * How long a write waits for a lock another process holds before it fails with SQLITE_BUSY (the daemon keeps it
+   * short once started: a foreign lock must delay its records, never block its event loop).
+   */
+  setBusyTimeout(ms: number): void;
 }
 
 /** A store that can be closed (checkpoints the WAL when it is the writer); safe to call twice. */

@@ -6,6 +6,9 @@
 // made inside a transaction takes effect when that transaction (or savepoint) commits and is forgotten when it
 // rolls back, so a cache never points at a row the database does not have.
 import type { Db, Statement } from './db.js';
+import { Staged } from './staged.js';
+
+export { Staged } from './staged.js';
 
 export class SqliteContext {
   private readonly statements = new Map<string, Statement>();
@@ -65,47 +68,5 @@ export class SqliteContext {
     }
     for (const staged of this.staged) staged.commit();
     return result;
-  }
-}
-
-/**
- * A map whose writes inside a transaction are kept in a level per (nested) transaction: a level that commits
- * merges into the one below (the outermost into the map itself), one that rolls back is dropped.
- */
-export class Staged<K, V> {
-  private readonly committed = new Map<K, V>();
-  private readonly levels: Map<K, V>[] = [];
-
-  get(key: K): V | undefined {
-    for (let i = this.levels.length - 1; i >= 0; i--) {
-      const level = this.levels[i];
-      if (level.has(key)) return level.get(key);
-    }
-    return this.committed.get(key);
-  }
-
-  set(key: K, value: V): void {
-    (this.levels.at(-1) ?? this.committed).set(key, value);
-  }
-
-  /** Forgets everything (e.g. after a write outside any transaction whose effect is unknown). */
-  clear(): void {
-    this.committed.clear();
-    for (const level of this.levels) level.clear();
-  }
-
-  begin(): void {
-    this.levels.push(new Map());
-  }
-
-  commit(): void {
-    const level = this.levels.pop();
-    if (!level) return;
-    const below = this.levels.at(-1) ?? this.committed;
-    for (const [key, value] of level) below.set(key, value);
-  }
-
-  rollback(): void {
-    this.levels.pop();
   }
 }

@@ -101,6 +101,18 @@ export class SqliteStore implements Store {
     return recordCycle(this.tables, record);
   }
 
+  batch<T>(work: () => T): T {
+    return this.db.write(work);
+  }
+
+  lastOkProbes(): Map<string, StoredProbe> {
+    return this.tables.probes.lastOkAll();
+  }
+
+  setBusyTimeout(ms: number): void {
+    this.db.db.pragma(`busy_timeout = ${Math.max(0, Math.round(ms))}`);
+  }
+
   syncToDisk(): void {
     const wal = `${this.path}-wal`;
     if (this.readonly || !existsSync(wal)) return;

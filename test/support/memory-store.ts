@@ -42,6 +42,10 @@ export class MemoryStore implements CycleStore, OutboxStore, OutboxWriter {
     return stored ? structuredClone(stored.state) : initialState();
   }
 
+  loadStates(): Map<string, ConnectionState> {
+    return new Map([...this.tables.states].map(([name, stored]) => [name, structuredClone(stored.state)]));
+  }
+
   lastOkProbe(name: string): StoredProbe | null {
     const id = this.tables.states.get(name)?.lastOkProbeId;
     const probe = id == null ? undefined : this.tables.probes.find((p) => p.id === id);
@@ -54,6 +58,26 @@ export class MemoryStore implements CycleStore, OutboxStore, OutboxWriter {
 
   recordCycle(record: CycleRecord): CycleIds {
     return this.atomically((t) => writeCycle(t, record));
+  }
+
+  /** Every write replaces the tables with a changed copy, so a batch that throws restores the ones it started from. */
+  batch<T>(work: () => T): T {
+    const before = this.tables;
+    try {
+      return work();
+    } catch (error) {
+      this.tables = before;
+      throw error;
+    }
+  }
+
+  lastOkProbes(): Map<string, StoredProbe> {
+    const probes = new Map<string, StoredProbe>();
+    for (const name of this.tables.states.keys()) {
+      const probe = this.lastOkProbe(name);
+      if (probe) probes.set(name, probe);
+    }
+    return probes;
   }
 
   enqueueOutbox(items: readonly NewOutboxItem[], now: Instant): (number | null)[] {

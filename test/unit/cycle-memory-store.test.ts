@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText } from '../../src/config/load.js';
 import { commitProbe, type CycleDeps } from '../../src/daemon/cycle.js';
+import { CycleCache } from '../../src/daemon/cycle-cache.js';
 import { planNotifications } from '../../src/daemon/notifications.js';
 import { StoreOutbox } from '../../src/daemon/store-outbox.js';
 import { outcomeClass, type Outcome } from '../../src/diagnosis/outcome-names.js';
@@ -61,7 +62,7 @@ test('commitProbe over the in-memory store: a regression opens one incident with
       diagnosis: { outcome, class: outcomeClass(outcome), detail: String(status) },
       now: at(minutes),
       next: initialState(), // the queue's in-memory state; commitProbe advances the stored state itself
-    });
+    }).run();
 
   commit(0, 'ok', 200);
   assert.equal(store.loadState('crm').state, 'ok');
@@ -89,4 +90,48 @@ test('commitProbe over the in-memory store: a regression opens one incident with
   assert.equal(resolves.length, 2);
   assert.deepEqual(store.pendingOutbox(at(2)).map((item) => item.kind), ['resolve', 'resolve']);
   assert.deepEqual(store.outboxCounts(), { slack: { pending: 1, delivered: 1, failed: 0 }, alertmanager: { pending: 1, delivered: 1, failed: 0 } });
+});
+
+test('the cycle cache answers what the store would, from memory, and forgets what a failed batch wrote', () => {
+  const store = new MemoryStore();
+  const cache = new CycleCache(store);
+  const notifiers = buildNotifiers(config.alerting, { env: { SLACK_URL: 'http://127.0.0.1:9/services/x' } });
+  const deps: CycleDeps = {
+    store: cache,
+    metrics: new AuthwatchMetrics({ defaultMetrics: false }),
+    logger: silentLogger,
+    planNotifications: (input) => planNotifications(input, { notifiers, alerting: config.alerting }),
+    alerting: config.alerting,
+    now: () => at(0),
+    onEnqueued: () => {},
+    isCurrent: () => true,
+  };
+  const commit = (minutes: number, outcome: Outcome, status: number) =>
+    commitProbe(deps, { connection, observation: observation(at(minutes), status), diagnosis: { outcome, class: outcomeClass(outcome), detail: String(status) }, now: at(minutes), next: initialState() });
+  const same = () => {
+    assert.deepEqual(cache.loadState('crm'), store.loadState('crm'));
+    assert.deepEqual(cache.openIncidents('crm'), store.openIncidents('crm'));
+    assert.deepEqual(cache.lastOkProbe('crm'), store.lastOkProbe('crm'));
+  };
+  cache.batch(() => {
+    commit(0, 'ok', 200);
+    commit(1, 'auth_rejected', 401);
+  });
+  same();
+  assert.equal(cache.openIncidents('crm').length, 1);
+  assert.throws(() =>
+    cache.batch(() => {
+      commit(2, 'ok', 200);
+      throw Object.assign(new Error('disk full'), { code: 'SQLITE_FULL' });
+    }),
+  );
+  same();
+  assert.equal(cache.loadState('crm').state, 'regressed', 'the recovery that was not stored is not in memory either');
+  cache.batch(() => commit(3, 'ok', 200));
+  same();
+  assert.deepEqual(cache.openIncidents('crm'), []);
+  const reloaded = new CycleCache(store);
+  reloaded.preload();
+  assert.deepEqual(reloaded.loadState('crm'), cache.loadState('crm'));
+  assert.deepEqual(reloaded.lastOkProbe('crm'), cache.lastOkProbe('crm'));
 });

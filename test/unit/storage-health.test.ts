@@ -38,28 +38,53 @@ test('one episode per outage: started by the first failure, ended by the next su
   assert.deepEqual(health.view().errors, { busy: 1, full: 2, readonly: 0, io: 0, other: 0 });
 });
 
-function queue(options: { bound?: number } = {}) {
+function queue(options: { bound?: number; groupWindowMs?: number; maxBatch?: number } = {}) {
   const connection = { name: 'a' } as Connection;
-  const stored: string[] = [];
+  let stored: string[] = [];
   let failing = false;
   const health = new StorageHealth(() => T0);
   const dropped: string[] = [];
+  const transactions: string[][] = [];
+  const afterCommit: string[] = [];
+  let syncs = 0;
+  let depth = 0;
+  const bugs: string[] = [];
   const records = new RecordQueue({
     health,
     commit: (probe) => {
       if (failing) throw sqliteError('SQLITE_FULL');
+      if ((probe.diagnosis.outcome as string) === 'bug') throw new TypeError('a bug in planning');
       stored.push(probe.observation.startedAt);
+      return { notable: probe.next.state === 'regressed', run: () => afterCommit.push(probe.observation.startedAt) };
     },
+    // Like the store: a batch (or a nested savepoint) that throws leaves nothing of what it wrote.
+    batch: (work) => {
+      const before = stored;
+      stored = [...stored];
+      depth++;
+      try {
+        const result = work();
+        if (depth === 1) transactions.push(stored.slice(before.length));
+        return result;
+      } catch (error) {
+        stored = before;
+        throw error;
+      } finally {
+        depth--;
+      }
+    },
+    sync: () => syncs++,
+    groupWindowMs: 0,
     loadState: () => initialState(),
     isConfigured: () => true,
-    onCommitError: () => assert.fail('no bug here'),
+    onCommitError: (probe) => bugs.push(probe.observation.startedAt),
     onDropped: (probe) => dropped.push(probe.observation.startedAt),
     initialDelayMs: 60_000,
     ...options,
   });
-  const probe = (at: string, state: 'ok' | 'regressed'): PendingProbe =>
-    ({ connection, observation: { connection: 'a', startedAt: at }, diagnosis: {}, now: T0, next: { ...initialState(), state } }) as unknown as PendingProbe;
-  return { records, stored, dropped, health, probe, fail: (value: boolean) => (failing = value) };
+  const probe = (at: string, state: 'ok' | 'regressed', outcome = 'ok'): PendingProbe =>
+    ({ connection, observation: { connection: 'a', startedAt: at }, diagnosis: { outcome }, now: T0, next: { ...initialState(), state } }) as unknown as PendingProbe;
+  return { records, stored: () => stored, transactions, bugs, dropped, health, probe, afterCommit, syncs: () => syncs, fail: (value: boolean) => (failing = value) };
 }
 
 test('probes the database refuses wait in order, the state shown is the newest one, and they commit in order once storage returns', (t) => {
@@ -74,7 +99,7 @@ test('probes the database refuses wait in order, the state shown is the newest o
   assert.deepEqual(records.pendingOf('a').map((p) => p.observation.startedAt), ['t2', 't3']);
   assert.equal(health.up, false);
   assert.equal(records.flush(), 2);
-  assert.deepEqual(stored, ['t1', 't2', 't3']);
+  assert.deepEqual(stored(), ['t1', 't2', 't3']);
   assert.equal(records.size, 0);
   assert.equal(health.up, true);
   assert.equal(records.stateOf('a').state, 'unknown', 'the stored state again (here the stub store)');
@@ -105,4 +130,36 @@ test('the storage metrics pass promtool check metrics and follow the health', as
   assert.equal(lint.status, 0, `${lint.stdout}${lint.stderr}`);
   health.succeeded();
   assert.match(await registry.metrics(), /^authwatch_storage_up 1$/m);
+});
+
+test('group commit: probes that return together share one transaction; the WAL is fsynced before a notable one acts', async (t) => {
+  const { records, stored, transactions, probe, afterCommit, syncs } = queue({ groupWindowMs: 5 });
+  t.after(() => records.stop());
+  assert.equal(records.submit(probe('t1', 'ok')), 'recorded');
+  assert.equal(records.submit(probe('t2', 'ok')), 'recorded');
+  assert.equal(records.submit(probe('t3', 'regressed')), 'recorded');
+  assert.deepEqual(stored(), [], 'nothing is written before the group window ends');
+  assert.equal(records.stateOf('a').state, 'regressed', 'the state shown is the newest, before the commit');
+  await records.whenSettled();
+  assert.deepEqual(transactions, [['t1', 't2', 't3']]);
+  assert.equal(syncs(), 1);
+  assert.deepEqual(afterCommit, ['t1', 't2', 't3']);
+  assert.equal(records.size, 0);
+});
+
+test('a backlog commits in slices of maxBatch, yielding between them; a probe whose commit has a bug is dropped alone', async (t) => {
+  const { records, stored, transactions, bugs, probe, fail } = queue({ maxBatch: 2 });
+  t.after(() => records.stop());
+  fail(true);
+  records.submit(probe('t1', 'ok'));
+  fail(false);
+  records.submit(probe('t2', 'ok', 'bug'));
+  records.submit(probe('t3', 'ok'));
+  records.submit(probe('t4', 'ok'));
+  records.submit(probe('t5', 'ok'));
+  assert.equal(records.flush(), 2, 'one slice per call; the rest after the event loop had its turn');
+  assert.deepEqual(transactions.map((rows) => rows.length), [1]);
+  assert.equal(records.flush(true), 3);
+  assert.deepEqual(stored(), ['t1', 't3', 't4', 't5']);
+  assert.deepEqual(bugs, ['t2']);
 });
