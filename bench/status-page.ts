@@ -146,11 +146,11 @@ function seed(store: Store, options: Options, now: number): { failing: string[] 
 function fillHistory(path: string, now: number): number {
   const db = new Database(path);
   try {
-    const columns = (db.prepare("SELECT name FROM pragma_table_info('probes') WHERE name NOT IN ('id', 'started_at')").all() as { name: string }[]).map((row) => row.name);
+    const columns = (db.prepare("SELECT name FROM pragma_table_info('probes') WHERE name NOT IN ('id', 'started_ms')").all() as { name: string }[]).map((row) => row.name);
     const copy = (source: 'last_probe_id' | 'last_ok_probe_id', where: string) =>
       db.prepare(`WITH RECURSIVE minutes(m) AS (SELECT 2 UNION ALL SELECT m + 1 FROM minutes WHERE m < 1439)
-        INSERT INTO probes (started_at, ${columns.join(', ')})
-        SELECT strftime('%Y-%m-%dT%H:%M:%fZ', (@now - m * 60000) / 1000.0, 'unixepoch'), ${columns.map((column) => `p.${column}`).join(', ')}
+        INSERT INTO probes (started_ms, ${columns.join(', ')})
+        SELECT @now - m * 60000, ${columns.map((column) => `p.${column}`).join(', ')}
         FROM connection_state s JOIN probes p ON p.id = s.${source} CROSS JOIN minutes WHERE ${where}`);
     const statements = [
       copy('last_probe_id', "s.state = 'ok' AND m % 15 = 0"),
