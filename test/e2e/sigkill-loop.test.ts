@@ -30,7 +30,7 @@ test(`${KILLS} SIGKILLs at random moments while auth flips: 0 lost notifications
   const config = writeConfig({ dir, caFile: fixture.pki.caFile, connections: [connection], slackEnv: WEBHOOK_ENV, reminderInterval: '1h' });
   const daemonEnv = { ...env, [WEBHOOK_ENV]: slack.webhookUrl };
   const start = () => {
-    const daemon = new DaemonProcess(config, { env: daemonEnv, logLevel: 'info' });
+    const daemon = new DaemonProcess(config, { env: daemonEnv, logLevel: 'debug' });
     t.after(() => daemon.kill());
     return daemon;
   };
