@@ -186,6 +186,9 @@ export class Daemon {
       next = { ...next, listen: this.config.listen, storage: this.config.storage };
     }
     const known = new Set(this.scheduler.names());
+    // Probes made under the old config and waiting for their group commit are recorded under it (a probe of a
+    // connection the reload removes was logged, so it belongs in its history).
+    if (this.health.up) this.records.flush(true);
     try {
       this.apply(next);
     } catch (error) {
@@ -239,8 +242,8 @@ export class Daemon {
     if (run.status === 'unknown') return null;
     const result = run.status === 'ran' ? (run.value as CycleResult | null) : null;
     if (!result || result.kind === 'dropped' || this.stopping) return 'unavailable';
-    // The answer says whether the probe is stored: wait for the group commit it joined.
-    if (result.kind !== 'skipped') await this.records.whenSettled();
+    // The answer says whether the probe is stored: wait for the group commit it joined (not for a back-off retry).
+    if (result.kind === 'recorded') await this.records.whenSettled();
     const waiting = this.records.pendingOf(name);
     const kind = result.kind === 'skipped' ? 'skipped' : waiting.length > 0 ? 'queued' : 'recorded';
     // While storage fails the newest state is the one waiting in memory.

@@ -100,25 +100,31 @@ export class ProbeTable {
    */
   async prune(olderThan: Instant, batchSize = 500, shouldContinue: () => boolean = () => true): Promise<number> {
     const cutoff = toMs(olderThan);
-    const deleteBatch = this.db.db.transaction(
-      (connectionId: number, name: string) =>
-        this.db.sql(`DELETE FROM probes WHERE id IN (
-          SELECT id FROM probes WHERE connection_id = @connectionId AND started_ms < @cutoff
+    const connections = this.ids.all();
+    let next = 0;
+    // One transaction deletes up to batchSize rows, from as many connections as it takes.
+    const deleteBatch = this.db.db.transaction(() => {
+      let deleted = 0;
+      while (next < connections.length && deleted < batchSize) {
+        const { id, name } = connections[next];
+        const asked = batchSize - deleted;
+        const changes = this.db.sql(`DELETE FROM probes WHERE id IN (
+          SELECT id FROM probes WHERE connection_id = @id AND started_ms < @cutoff
             AND id NOT IN (SELECT coalesce(last_probe_id, -1) FROM connection_state WHERE name = @name
                            UNION SELECT coalesce(last_ok_probe_id, -1) FROM connection_state WHERE name = @name)
-          ORDER BY started_ms LIMIT @batchSize)`).run({ connectionId, name, cutoff, batchSize }).changes,
-    );
-    let total = 0;
-    for (const { id, name } of this.ids.all()) {
-      for (;;) {
-        const deleted = deleteBatch.immediate(id, name);
-        total += deleted;
-        if (deleted > 0) {
-          await new Promise((resolve) => setImmediate(resolve));
-          if (!shouldContinue()) return total;
-        }
-        if (deleted < batchSize) break;
+          ORDER BY started_ms LIMIT @asked)`).run({ id, name, cutoff, asked }).changes;
+        deleted += changes;
+        if (changes < asked) next++;
       }
+      return deleted;
+    });
+    let total = 0;
+    while (next < connections.length) {
+      const deleted = deleteBatch.immediate();
+      total += deleted;
+      if (next >= connections.length) break;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!shouldContinue()) return total;
     }
     const deleteDetails = this.db.db.transaction(
       () =>

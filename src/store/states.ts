@@ -2,10 +2,15 @@
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
 import { initialState } from '../state/machine.js';
 import type { AuthState, ConnectionState } from '../state/types.js';
-import type { SqliteContext } from './sqlite.js';
+import type { SqliteContext, Staged } from './sqlite.js';
 
 export class StateTable {
-  constructor(private readonly db: SqliteContext) {}
+  /** Each connection's stored state once read or written (only this store writes it), following transactions. */
+  private readonly stored: Staged<string, AuthState>;
+
+  constructor(private readonly db: SqliteContext) {
+    this.stored = db.staging();
+  }
 
   load(name: string): ConnectionState {
     const row = this.db.sql('SELECT * FROM connection_state WHERE name = ?').get(name) as StateRow | undefined;
@@ -19,12 +24,18 @@ export class StateTable {
 
   /** The stored state alone ('unknown' for a connection never probed). */
   storedState(name: string): AuthState {
-    return (this.db.sql('SELECT state FROM connection_state WHERE name = ?').get(name) as { state: AuthState } | undefined)?.state ?? 'unknown';
+    let state = this.stored.get(name);
+    if (state === undefined) {
+      state = (this.db.sql('SELECT state FROM connection_state WHERE name = ?').get(name) as { state: AuthState } | undefined)?.state ?? 'unknown';
+      this.stored.set(name, state);
+    }
+    return state;
   }
 
   /** Writes the state after a probe; `okProbeId` null keeps the previous last ok probe. */
   save(name: string, next: ConnectionState, probeId: number, okProbeId: number | null, updatedAt: string): void {
     this.db.sql(UPSERT_STATE).run({ ...stateRow(name, next), last_probe_id: probeId, last_ok_probe_id: okProbeId, updated_at: updatedAt });
+    this.stored.set(name, next.state);
   }
 }
 
