@@ -236,7 +236,7 @@ function databaseSize(path: string): { bytes: number; rows: number; perConnectio
     const pageSize = db.pragma('page_size', { simple: true }) as number;
     const rows = (db.prepare('SELECT count(*) AS n FROM probes').get() as { n: number }).n;
     const perConnection = new Map(
-      (db.prepare('SELECT connection, count(*) AS n FROM probes GROUP BY connection').all() as { connection: string; n: number }[]).map((row) => [row.connection, row.n]),
+      (db.prepare('SELECT c.name AS connection, count(*) AS n FROM probes p JOIN connection_ids c ON c.id = p.connection_id GROUP BY c.name').all() as { connection: string; n: number }[]).map((row) => [row.connection, row.n]),
     );
     return { bytes: pages * pageSize, rows, perConnection };
   } finally {
