@@ -56,7 +56,7 @@ const OUTBOX_KIND: Record<NotificationKind, OutboxKind> = {
 };
 
 export function incidentPolicy(alerting: AlertingConfig): IncidentPolicy {
-  const alertmanager = (alerting.alertmanager ?? null) !== null;
+  const alertmanager = Boolean(alerting.alertmanager);
   return {
     reminderIntervalMs: alerting.reminderIntervalMs,
     alertmanagerResendMs: alertmanager ? ALERTMANAGER_TIMING.resendIntervalMs : 0,
