@@ -8,7 +8,7 @@ import type { CliIO } from './io.js';
 import type { LogLevel } from '../log/logger.js';
 import { parseShard, type Shard } from '../daemon/shard.js';
 import { VERSION } from '../version.js';
-import { CHANNELS, type Channel } from '../notify/types.js';
+import { CHANNELS, type Channel } from '../notify/registry.js';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);

@@ -1,18 +1,14 @@
-// `authwatch test-alert [--channel slack|alertmanager]`: sends a clearly marked test notification through every
+// `authwatch test-alert [--channel NAME]`: sends a clearly marked test notification through every
 // configured channel (every Alertmanager URL on its own), with the daemon's delivery rules — retries with back-off,
 // Retry-After honoured, a 4xx other than 429 not retried — for a short bounded time. Needs no database.
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/load.js';
-import { readSecret, type Environment } from '../config/secrets.js';
-import type { SecretRef } from '../config/schema.js';
-import { slackSecretRefs } from '../notify/slack/destinations.js';
+import { readSecret } from '../config/secrets.js';
 import { SecretRegistry, maskText } from '../log/mask.js';
 import { Dispatcher, displayTarget, type DeliveryAttempt } from '../notify/dispatcher.js';
 import { MemoryOutbox } from '../notify/memory-outbox.js';
 import { testNotification } from '../notify/plan.js';
-import { buildNotifiers, outboxEntriesFor, type Notifier } from '../notify/registry.js';
-import { webhookUrlProblem } from '../notify/slack/client.js';
-import { CHANNELS, type Channel } from '../notify/types.js';
+import { buildNotifiers, channelSecretRefs, CHANNEL_REGISTRY, CHANNELS, outboxEntriesFor, type Channel, type Notifier } from '../notify/registry.js';
 import { EXIT_CONFIG_ERROR, EXIT_NOT_OK, EXIT_OK, writeLine, type CliIO } from './io.js';
 import { renderTable } from './table.js';
 import { loadConfigOrReport } from './validate.js';
@@ -60,7 +56,7 @@ export async function runTestAlert(options: TestAlertOptions, io: CliIO): Promis
   }
 
   const secrets = new SecretRegistry();
-  for (const { ref } of config.alerting.slack ? slackSecretRefs(config.alerting.slack) : []) {
+  for (const ref of channelSecretRefs(config.alerting)) {
     const secret = readSecret(ref, io.env);
     if (secret.ok) secrets.register(secret.value);
   }
@@ -68,7 +64,7 @@ export async function runTestAlert(options: TestAlertOptions, io: CliIO): Promis
 
   const unsendable = new Map<Notifier, string>();
   for (const notifier of selected) {
-    const problem = slackProblem(notifier, config.alerting.slack?.token, io.env);
+    const problem = CHANNEL_REGISTRY[notifier.channel].unsendable?.(notifier, config.alerting, io.env) ?? null;
     if (problem) unsendable.set(notifier, problem);
   }
 
@@ -101,7 +97,7 @@ export async function sendTestNotification(notifiers: readonly Notifier[], onAtt
   const now = new Date();
   const outbox = new MemoryOutbox();
   const notification = testNotification(now.toISOString());
-  for (const entry of outboxEntriesFor(notifiers, notification, { dedupeKey: `test|${now.toISOString()}`, channels: CHANNELS }, { now })) {
+  for (const entry of outboxEntriesFor(notifiers, notification, { dedupeKey: `test|${now.toISOString()}`, channels: notifiers.map((notifier) => notifier.channel) }, { now })) {
     outbox.enqueue(entry, now);
   }
   const dispatcher = new Dispatcher({
@@ -124,20 +120,6 @@ export async function sendTestNotification(notifiers: readonly Notifier[], onAtt
 }
 
 function noChannelMessage(config: Config, channel: Channel | null): string {
-  if (channel === 'slack') return `no Slack channel configured in ${config.source}: add alerting.slack.webhookUrl`;
-  if (channel === 'alertmanager') return `no Alertmanager configured in ${config.source}: add alerting.alertmanager.urls`;
-  return `no notification channel configured in ${config.source}: add alerting.slack.webhookUrl or alerting.alertmanager.urls`;
-}
-
-/** Why a Slack destination cannot be sent to at all (an unreadable secret, a bad webhook URL), or null. */
-function slackProblem(notifier: Notifier, token: SecretRef | undefined, env: Environment): string | null {
-  const delivery = notifier.destination?.delivery;
-  if (!delivery) return null;
-  if (delivery.kind === 'webhook') {
-    const webhook = readSecret(delivery.webhookUrl, env);
-    return webhook.ok ? webhookUrlProblem(webhook.value) : `the Slack webhook URL is unavailable: ${webhook.problem}`;
-  }
-  if (token === undefined) return 'no Slack app token configured (alerting.slack.token)';
-  const secret = readSecret(token, env);
-  return secret.ok ? null : `the Slack app token is unavailable: ${secret.problem}`;
+  if (channel !== null) return `no ${CHANNEL_REGISTRY[channel].title} configured in ${config.source}: add ${CHANNEL_REGISTRY[channel].setting}`;
+  return `no notification channel configured in ${config.source}: add ${Object.values(CHANNEL_REGISTRY).map((registration) => registration.setting).join(' or ')}`;
 }

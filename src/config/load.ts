@@ -60,9 +60,17 @@ export interface SlackConfig {
   routes?: { name: string; match: Record<string, string>; webhookUrl?: SecretRef; channel?: string }[];
 }
 
-export interface AlertingConfig {
+type RawAlerting = NonNullable<RawConfig['alerting']>;
+/** The keys of alerting that are settings of their own; every other key is a notification channel's section. */
+type AlertingSetting = 'slack' | 'reminderInterval' | 'certExpiryWarning' | 'tokenExpiryWarning' | 'dashboardUrl';
+/**
+ * The channel sections passed on as validated (Slack's is normalised below), absent or null when not configured:
+ * a new channel's section in schema.ts needs nothing here.
+ */
+export type ChannelSections = { [K in Exclude<keyof RawAlerting, AlertingSetting>]?: NonNullable<RawAlerting[K]> | null };
+
+export interface AlertingConfig extends ChannelSections {
   slack: SlackConfig | null;
-  alertmanager: { urls: string[] } | null;
   reminderIntervalMs: number;
   certExpiryWarningMs: number;
   tokenExpiryWarningMs: number;
@@ -284,8 +292,8 @@ function resolveConfig(raw: RawConfig, source: string): Config {
     },
     metrics: { detail: raw.metrics?.detail ?? false },
     alerting: {
+      ...channelSections(alerting),
       slack: alerting.slack ? { ...slack, groupWindowMs: parseDuration(groupWindow ?? 0) } : null,
-      alertmanager: alerting.alertmanager ?? null,
       reminderIntervalMs: parseDuration(alerting.reminderInterval ?? 0),
       certExpiryWarningMs: parseDuration(alerting.certExpiryWarning ?? BUILT_IN_DEFAULTS.certExpiryWarning),
       tokenExpiryWarningMs: parseDuration(alerting.tokenExpiryWarning ?? BUILT_IN_DEFAULTS.tokenExpiryWarning),
@@ -294,6 +302,12 @@ function resolveConfig(raw: RawConfig, source: string): Config {
     connections,
     warnings,
   };
+}
+
+/** The sections of alerting that are a channel's, as validated, but Slack's (which resolveConfig normalises). */
+function channelSections(alerting: RawAlerting): ChannelSections {
+  const { slack, reminderInterval, certExpiryWarning, tokenExpiryWarning, dashboardUrl, ...sections } = alerting;
+  return sections;
 }
 
 /** The secret references of an auth block, with the field they sit in. */

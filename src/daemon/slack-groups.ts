@@ -6,7 +6,8 @@
 import type { Config, Connection } from '../config/load.js';
 import { assignToGroups, causeKeys, decideGroupMessages, type GroupMessage, type GroupMessageKind, type OpenGroup } from '../notify/grouping.js';
 import { notificationFromPlan } from '../notify/plan.js';
-import { resolvedNote, type Notifier } from '../notify/registry.js';
+import type { Notifier } from '../notify/registry.js';
+import { resolvedNote } from '../notify/slack/channel.js';
 import { routeFor } from '../notify/slack/destinations.js';
 import { groupResolvedNote, renderGroupMessage, type GroupView } from '../notify/slack/group-render.js';
 import { renderSlackMessage } from '../notify/slack/render.js';

@@ -14,7 +14,7 @@ import type { IncidentChange, NewEvent, NewOutboxItem, OutboxKind, Ref, StoredIn
 import { ALERTMANAGER_TIMING } from './alertmanager/render.js';
 import { notificationFromPlan, planEventNotification, planIncidentNotifications, type IncidentPolicy, type NotificationFacts, type PlannedNotification } from './plan.js';
 import { renderOutboxEntries, type Notifier, type RenderFailure } from './registry.js';
-import { compareWithLastSuccess, isIncidentState, snapshotOf, type Channel, type NotificationKind } from './types.js';
+import { compareWithLastSuccess, isIncidentState, snapshotOf, type NotificationKind } from './types.js';
 
 export interface PlanInput {
   connection: Connection;
@@ -56,7 +56,7 @@ const OUTBOX_KIND: Record<NotificationKind, OutboxKind> = {
 };
 
 export function incidentPolicy(alerting: AlertingConfig): IncidentPolicy {
-  const alertmanager = alerting.alertmanager !== null;
+  const alertmanager = Boolean(alerting.alertmanager);
   return {
     reminderIntervalMs: alerting.reminderIntervalMs,
     alertmanagerResendMs: alertmanager ? ALERTMANAGER_TIMING.resendIntervalMs : 0,
@@ -144,7 +144,7 @@ export function rows(plan: PlannedNotification, facts: NotificationFacts, notifi
   const { entries, failures } = renderOutboxEntries(notifiers, notification, plan, { now });
   return {
     rows: entries.map((entry) => ({
-      channel: entry.channel as Channel,
+      channel: entry.channel,
       kind: OUTBOX_KIND[plan.kind],
       target: entry.target,
       payload: entry.payload,

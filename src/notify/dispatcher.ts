@@ -5,8 +5,8 @@
 // An answer the outbox cannot record (database locked, full) is kept in memory and the row held back until it is
 // recorded (UnrecordedOutcomes): a database hiccup never makes a channel get the same row twice.
 import { formatDuration } from '../config/duration.js';
-import { findNotifier, type Notifier } from './registry.js';
-import type { Channel, DeliveryResult } from './types.js';
+import { findNotifier, type Channel, type Notifier } from './registry.js';
+import type { DeliveryResult } from './types.js';
 import { UnrecordedOutcomes } from './unrecorded.js';
 
 export interface OutboxItem {

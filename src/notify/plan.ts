@@ -11,11 +11,10 @@
 // incident at least every ALERTMANAGER_TIMING.resendIntervalMs (a sweep, not only after probes), or
 // Alertmanager's firing window runs out between probes on a slow schedule.
 import type { AuthState } from '../state/types.js';
+import { CHANNELS, type Channel } from './registry.js';
 import {
-  CHANNELS,
   isIncidentState,
   type Changes,
-  type Channel,
   type Notification,
   type NotificationDiagnosis,
   type NotificationHttp,

@@ -24,8 +24,8 @@ export function isIncidentState(state: AuthState): state is IncidentState {
   return (INCIDENT_STATES as readonly string[]).includes(state);
 }
 
-export type Channel = 'slack' | 'alertmanager';
-export const CHANNELS: readonly Channel[] = ['slack', 'alertmanager'];
+/** A channel's name: a key of CHANNEL_REGISTRY (registry.ts), where CHANNELS, the list of them, lives too. */
+export type { Channel } from './registry.js';
 
 export interface NotifiedConnection {
   name: string;

@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { ProbeError } from './observation.js';
-import { errorFrom, probeError } from './connect.js';
+import { errorFrom, probeError } from './probe-error.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 // Which proxy a connection's probe goes through, decided once per connection: the configured one, `none`, or
 // (when nothing is configured) HTTPS_PROXY / NO_PROXY from the environment, read the way curl reads them.
-// The CONNECT itself is in connect.ts; here is only the pure decision and the request head it sends.
+// The CONNECT itself is in proxy-tunnel.ts; here is only the pure decision and the request head it sends.
 import net from 'node:net';
 import type { Connection } from '../config/load.js';
 import type { SecretRef } from '../config/schema.js';

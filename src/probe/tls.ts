@@ -2,7 +2,7 @@
 import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls';
 import type { TlsDetails } from './observation.js';
 
-/** What a TLS socket tells after the handshake; read in one place (connect.ts), interpreted here. */
+/** What a TLS socket tells after the handshake; read in one place (tls-verify.ts), interpreted here. */
 export interface TlsFacts {
   protocol: string | null;
   /** Cipher name as reported by getCipher(): the IANA name when Node knows it. */

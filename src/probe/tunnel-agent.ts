@@ -3,9 +3,8 @@
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
-import { openConnection, type TunnelProxy } from './connect.js';
-
-export type { TunnelProxy } from './connect.js';
+import { openConnection } from './connect.js';
+import type { TunnelProxy } from './proxy-tunnel.js';
 
 export class TunnelAgent extends https.Agent {
   readonly #proxy: TunnelProxy;

@@ -10,8 +10,8 @@ import type { Instant } from '../time/instant.js';
 
 export type { Instant } from '../time/instant.js';
 
-// The channel is a notification concept, defined once in notify/types.ts.
-export { CHANNELS, type Channel } from '../notify/types.js';
+// The channel is a notification concept, defined once by the channel registry (notify/registry.ts).
+export { CHANNELS, type Channel } from '../notify/registry.js';
 import type { Channel } from '../notify/types.js';
 
 export type EventKind = 'state_changed' | 'tls_changed' | 'cert_expiring' | 'token_expiring' | 'identity_changed';

@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { generateApiToken, generatePat } from '../support/jira-mock.js';
 import { parseDuration } from '../../src/config/duration.js';
@@ -58,6 +59,8 @@ function replaceOnce(text: string, from: string | RegExp, to: string): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Alertmanager's group_interval in the test (5 min shipped): how soon a group's [RESOLVED] would be sent. */
+const GROUP_INTERVAL_MS = 1000;
 
 interface SlackAttachment {
   title: string;
@@ -86,7 +89,7 @@ test('killing authwatch sends no false all-clear; AuthwatchDown fires; after a r
 
   let alertmanagerConfig = replaceOnce(SHIPPED_ALERTMANAGER, /api_url_file: \S+/, 'api_url_file: slack-webhook-url');
   alertmanagerConfig = replaceOnce(alertmanagerConfig, /group_wait: \S+/, 'group_wait: 1s');
-  alertmanagerConfig = replaceOnce(alertmanagerConfig, /group_interval: \S+/, 'group_interval: 1s');
+  alertmanagerConfig = replaceOnce(alertmanagerConfig, /group_interval: \S+/, `group_interval: ${GROUP_INTERVAL_MS / 1000}s`);
   const alertmanager = await startAlertmanager({
     configYaml: alertmanagerConfig,
     files: { 'authwatch.tmpl': TEMPLATE, 'slack-webhook-url': `${slack.origin}${WEBHOOK_PATH}\n` },
@@ -137,6 +140,9 @@ test('killing authwatch sends no false all-clear; AuthwatchDown fires; after a r
   const DOWN = `AuthwatchDown@127.0.0.1:${port}`;
   const REGRESSED = '[FIRING:1] AuthwatchAuthRegressed - sf-to-jira';
   const NEVER = '[FIRING:1] AuthwatchNeverAuthenticated - new-bot';
+  /** The alert names Alertmanager holds as not resolved (inhibited ones included). */
+  const alertsInAlertmanager = async () =>
+    ((await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as { labels: Record<string, string> }[]).map((alert) => alert.labels.alertname);
   const resolvedTitles = () => titles().filter((title) => title.startsWith('[RESOLVED'));
   let downMessagesBefore = 0;
 
@@ -164,8 +170,15 @@ test('killing authwatch sends no false all-clear; AuthwatchDown fires; after a r
     );
     // Past the end of every keep_firing_for: the rule alerts resolve in Prometheus, inhibited in Alertmanager.
     const longestHold = Math.max(...rules.rules.map((rule) => (rule.keep_firing_for ? parseDuration(rule.keep_firing_for) : 0)));
-    await sleep(longestHold + 5_000 - (Date.now() - killedAt));
+    const holdsOverBy = killedAt + longestHold + 5_000;
+    await eventually(async () => isDeepStrictEqual(await firingInPrometheus(), [DOWN]), Math.max(1_000, holdsOverBy - Date.now()), 250).catch(() => undefined);
     assert.deepEqual(await firingInPrometheus(), [DOWN], 'the held alerts did end in Prometheus (the test saw the dangerous moment)');
+    // Alertmanager has their resolution once they leave its alerts; a [RESOLVED] would go out at the group's next
+    // flush (group_interval 1 s). A flush that sends nothing shows nowhere, so two of them are waited for.
+    await eventually(async () => (await alertsInAlertmanager()).every((name) => name === 'AuthwatchDown'), 15_000).catch(() =>
+      assert.fail(`Alertmanager still has the held alerts${context()}`),
+    );
+    await sleep(2 * GROUP_INTERVAL_MS);
     assert.deepEqual(resolvedTitles().filter((title) => !title.includes('AuthwatchDown')), [], `no false all-clear${context()}`);
   });
 
@@ -176,7 +189,8 @@ test('killing authwatch sends no false all-clear; AuthwatchDown fires; after a r
       const firing = await firingInPrometheus();
       return firing.includes('AuthwatchAuthRegressed - sf-to-jira') && firing.includes('AuthwatchNeverAuthenticated - new-bot') && !firing.includes(DOWN);
     }, 60_000).catch(() => assert.fail(`the alerts did not come back, or AuthwatchDown did not end${context()}`));
-    await sleep(3_000); // a group_interval or two for anything Alertmanager would still send
+    // A group_interval or two for anything Alertmanager would still send: a flush that sends nothing shows nowhere.
+    await sleep(3 * GROUP_INTERVAL_MS);
     assert.deepEqual(
       resolvedTitles().filter((title) => !title.includes('AuthwatchDown')),
       [],

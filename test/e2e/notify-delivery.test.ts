@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { generateApiToken } from '../support/jira-mock.js';
 import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
@@ -62,7 +61,10 @@ test('Slack answering 500, then 429 with Retry-After, then 200: delivered once, 
   const failed = await daemon.waitForLog((line) => line.msg === 'notification failed', 15_000, 'notification failed');
   assert.equal(failed.channel, 'slack');
   assert.equal(failed.reason, 'Slack answered HTTP 404 no_service');
-  await sleep(3000); // longer than the first retry delay (2 s): a retry would have happened by now
+  // The verdict is recorded: the row is failed, and a failed row is never due again, so no retry can follow (one
+  // would have been due 2 s later). The pass that failed it has ended once the gauge shows nothing pending.
+  await eventually(() => outboxCounts(join(dir, 'authwatch.db')).slack.failed === 1, 10_000);
+  await eventually(async () => (await metric('authwatch_outbox_pending', { channel: 'slack' })) === 0, 5000);
   assert.equal(slack.requests.length, 4, 'the 404 was not retried');
   assert.equal(slack.requests[3].status, 404);
   assert.match(slackText(slack.requests[3].body), /jsm-sync: auth works again/);

@@ -7,7 +7,7 @@ import { openStore } from '../../src/store/store.js';
 import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock } from '../support/slack-mock.js';
-import { assertNoWebhook, assertValidSlackPayloads, cloudTenant, slackText, tempDir, writeConfig } from '../support/notify-e2e.js';
+import { assertNoWebhook, assertValidSlackPayloads, cloudTenant, outboxAfterMoreProbes, slackText, tempDir, writeConfig } from '../support/notify-e2e.js';
 
 // Outage-aware Slack, end to end: when one cause breaks many connections at once, the team gets one message
 // naming the cause and every connection, one when it is over, and a connection that breaks later for the same
@@ -26,6 +26,16 @@ function openIncidents(database: string): number {
   const store = openStore(database, { readonly: true });
   try {
     return store.openIncidents().length;
+  } finally {
+    store.close();
+  }
+}
+
+/** The Slack groups not closed yet, with their members, as the daemon's database holds them. */
+function openGroups(database: string) {
+  const store = openStore(database, { readonly: true });
+  try {
+    return store.slackGroups().openGroups();
   } finally {
     store.close();
   }
@@ -94,8 +104,12 @@ test('30 connections on one host flip to 401 together: one message with the caus
   assert.match(resolvedText, /all 31 connections work again/);
   assert.match(resolvedText, /\*Resolved after /);
   await eventually(() => openIncidents(database) === 0, 10_000);
-  await sleep(2000);
+  // The group is closed, so no group message can follow; one more cycle of each connection is stored, so whatever
+  // the cycles planned is in the outbox: anything more would be a row there.
+  await eventually(() => openGroups(database).length === 0, 10_000);
+  const outbox = await outboxAfterMoreProbes(database, tenants.map((tenant) => tenant.connection.name), 1);
   assert.equal(slack.requests.length, 3, 'one announcement, one join, one resolution');
+  assert.deepEqual(outbox.slack, { pending: 0, delivered: 3, failed: 0 });
 
   const store = openStore(database, { readonly: true });
   try {
@@ -144,7 +158,15 @@ test('connections of two teams regress at once: each team\'s destination gets on
   for (const tenant of tenants) fixture.jira.setCredentials(tenant.tenant, { apiToken: generateApiToken() });
   const [crmMessage] = await crm.waitForRequests(1, 30_000);
   const [billingMessage] = await billing.waitForRequests(1, 30_000);
-  await sleep(3000);
+  // Every one of the five is in a group and announced, so no join message is due; one more cycle of each is stored,
+  // so whatever the cycles planned is in the outbox: a message to any destination beyond the two would be a row there.
+  const database = join(dir, 'authwatch.db');
+  await eventually(() => {
+    const members = openGroups(database).flatMap((group) => group.members);
+    return members.length === tenants.length && members.every((member) => member.announcedAt !== null);
+  }, 10_000);
+  const outbox = await outboxAfterMoreProbes(database, tenants.map((tenant) => tenant.connection.name), 1);
+  assert.deepEqual(outbox.slack, { pending: 0, delivered: 2, failed: 0 });
   assert.equal(crm.requests.length, 1);
   assert.equal(billing.requests.length, 1);
   assert.equal(fallback.requests.length, 0, 'the default destination gets nothing that a route took');

@@ -10,7 +10,7 @@ import { generateApiToken } from '../support/jira-mock.js';
 import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { startSlackMock } from '../support/slack-mock.js';
-import { assertValidSlackPayloads, cloudTenant, outboxCounts, tempDir, writeConfig } from '../support/notify-e2e.js';
+import { assertValidSlackPayloads, cloudTenant, outboxAfterMoreProbes, outboxCounts, tempDir, writeConfig } from '../support/notify-e2e.js';
 
 const WEBHOOK_ENV = 'AUTHWATCH_E2E_SLACK_WEBHOOK';
 const KILLS = 22;
@@ -62,7 +62,9 @@ test(`${KILLS} SIGKILLs at random moments while auth flips: 0 lost notifications
   await last.url();
   await eventually(() => last.logs().filter((line) => line.msg === 'probe').length >= 3, 30_000);
   await eventually(() => outboxCounts(database).slack.pending === 0, 60_000);
-  await sleep(1500);
+  // Two more cycles stored, and whatever they planned delivered too: nothing is left for after the stop.
+  await outboxAfterMoreProbes(database, [connection.name], 2);
+  await eventually(() => outboxCounts(database).slack.pending === 0, 60_000);
   await last.stop();
 
   const db = new Database(database, { readonly: true });

@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { generateApiToken } from '../support/jira-mock.js';
 import { DaemonProcess, eventually } from '../support/cli.js';
 import { startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 import { fillUp, mountSkipReason, mountTmpfs } from '../support/mounts.js';
 import { startSlackMock } from '../support/slack-mock.js';
-import { assertValidSlackPayloads, cloudTenant, metricValue, outboxCounts, scrape, slackText, writeConfig } from '../support/notify-e2e.js';
+import { assertValidSlackPayloads, cloudTenant, metricValue, outboxAfterMoreProbes, outboxCounts, scrape, slackText, writeConfig } from '../support/notify-e2e.js';
 
 const WEBHOOK_ENV = 'AUTHWATCH_E2E_SLACK_WEBHOOK';
 const skip = mountSkipReason();
@@ -78,11 +77,14 @@ test('a full disk: probes go on, /readyz and the metrics say so, the regression 
   rmSync(filler);
   await slack.waitForRequests(1, 60_000);
   await eventually(async () => (await readyz(url)).status === 200, 30_000);
-  await sleep(3000);
+  // The queued probes are committed (none waits in memory), then two more cycles: whatever any of them planned is in
+  // the outbox by then, a second message as a row of its own.
+  await eventually(async () => metricValue(await scrape(url), 'authwatch_storage_pending_writes', { what: 'probe' }) === 0, 30_000);
+  const outbox = await outboxAfterMoreProbes(database, [connection.name], 2);
   assert.equal(slack.requests.length, 1, `Slack got ${slack.requests.length} messages`);
   assert.match(slackText(slack.requests[0].body), /salesforce-to-jira: auth regressed/);
   assertValidSlackPayloads(slack.requests);
-  assert.deepEqual(outboxCounts(database).slack, { pending: 0, delivered: 1, failed: 0 });
+  assert.deepEqual(outbox.slack, { pending: 0, delivered: 1, failed: 0 });
   const recovered = await scrape(url);
   assert.equal(metricValue(recovered, 'authwatch_storage_up'), 1);
   assert.equal(metricValue(recovered, 'authwatch_storage_pending_writes', { what: 'probe' }), 0);

@@ -65,7 +65,8 @@ test('500, then 429 Retry-After: 2, then 200: the message arrives exactly once, 
     dispatcher.start();
     try {
       await until(() => row.status !== 'pending');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // A pass at an instant when any further retry would long be due: nothing is sent again.
+      assert.deepEqual(await dispatcher.runOnce(new Date(Date.now() + 60_000)), { delivered: 0, retried: 0, failed: 0 });
     } finally {
       await dispatcher.stop();
     }
@@ -93,7 +94,8 @@ test('404 no_service is not retried: the row fails and the reason holds no webho
     dispatcher.start();
     try {
       await until(() => row.status !== 'pending');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // A pass at an instant when a retry (100 ms back-off) would long be due: the failed row is not sent again.
+      assert.deepEqual(await dispatcher.runOnce(new Date(Date.now() + 60_000)), { delivered: 0, retried: 0, failed: 0 });
     } finally {
       await dispatcher.stop();
     }

@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { validateSlackPayload } from '../../src/notify/slack/render.js';
 import { openStore, type OutboxCounts } from '../../src/store/store.js';
+import { eventually } from './cli.js';
 import { SLACK_WEBHOOK_PATH, type RecordedRequest } from './slack-mock.js';
 import type { JiraFixture } from './jira-fixture.js';
 
@@ -126,6 +128,29 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
   }
   return null;
+}
+
+/** How many probes of each connection the daemon's database holds (read-only, safe while the daemon runs). */
+export function storedProbeCounts(databasePath: string, connections: readonly string[]): number[] {
+  const db = new Database(databasePath, { readonly: true });
+  try {
+    const count = db.prepare('SELECT count(*) AS n FROM probes WHERE connection = ?');
+    return connections.map((name) => (count.get(name) as { n: number }).n);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Instead of sleeping to see that nothing more is sent: waits until the daemon has stored `more` further probes of
+ * each connection (counted from now), then returns the outbox as it is at that point. A probe is stored in one
+ * transaction with every notification its cycle planned, so by then the outbox holds whatever those cycles and
+ * every earlier one enqueued, delivered or not: a message that should not exist shows there as a row.
+ */
+export async function outboxAfterMoreProbes(databasePath: string, connections: readonly string[], more: number, timeoutMs = 30_000): Promise<OutboxCounts> {
+  const targets = storedProbeCounts(databasePath, connections).map((count) => count + more);
+  await eventually(() => storedProbeCounts(databasePath, connections).every((count, index) => count >= targets[index]), timeoutMs);
+  return outboxCounts(databasePath);
 }
 
 /** The outbox as the daemon's database holds it (read-only, safe while the daemon runs). */

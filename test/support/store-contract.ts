@@ -9,9 +9,15 @@ import { stateChangedEvent } from '../../src/state/events.js';
 import { advance, initialState } from '../../src/state/machine.js';
 import type { StatePolicy } from '../../src/state/types.js';
 import type { CycleStore, OutboxStore, OutboxWriter } from '../../src/store/ports.js';
-import type { CycleRecord, NewOutboxItem } from '../../src/store/types.js';
+import { CHANNELS, type CycleRecord, type NewOutboxItem, type OutboxCounts } from '../../src/store/types.js';
 
 export type ContractStore = CycleStore & OutboxStore & OutboxWriter;
+
+/** outboxCounts() as expected: these channels' counts, and every other channel with none. */
+export function countsWith(counts: Partial<OutboxCounts>): OutboxCounts {
+  const none = Object.fromEntries(CHANNELS.map((channel) => [channel, { pending: 0, delivered: 0, failed: 0 }])) as OutboxCounts;
+  return { ...none, ...counts };
+}
 
 /** A fresh, empty store in which these connections are configured; `close` releases it. */
 export type ContractStoreFactory = (connections: readonly string[]) => { store: ContractStore; close(): void };
@@ -181,7 +187,7 @@ export function storeContract(implementation: string, open: ContractStoreFactory
       const tests = store.enqueueOutbox([slackTest(), slackTest()], at(1));
       assert.equal(new Set(tests).size, 2);
       assert.ok(tests.every((id) => id !== null));
-      assert.deepEqual(store.outboxCounts(), { slack: { pending: 4, delivered: 0, failed: 0 }, alertmanager: { pending: 1, delivered: 0, failed: 0 } });
+      assert.deepEqual(store.outboxCounts(), countsWith({ slack: { pending: 4, delivered: 0, failed: 0 }, alertmanager: { pending: 1, delivered: 0, failed: 0 } }));
     }));
 
     test('enqueueOutbox refuses an item without what its kind needs, or an index, and then enqueues none of the batch', withStore(['a'], (store) => {
@@ -221,7 +227,7 @@ export function storeContract(implementation: string, open: ContractStoreFactory
       store.markFailed(one!, 'late', at(9));
       store.markFailed(two!, 'HTTP 404 no_service', at(2));
       assert.equal(store.markDelivered(two!, at(3)), false, 'a failed row is not delivered later');
-      assert.deepEqual(store.outboxCounts(), { slack: { pending: 0, delivered: 1, failed: 1 }, alertmanager: { pending: 1, delivered: 0, failed: 0 } });
+      assert.deepEqual(store.outboxCounts(), countsWith({ slack: { pending: 0, delivered: 1, failed: 1 }, alertmanager: { pending: 1, delivered: 0, failed: 0 } }));
       assert.deepEqual(store.pendingOutbox(at(60)).map((i) => [i.id, i.attempts, i.payload]), [[three, 0, 3]]);
       assert.deepEqual(store.outboxLaneHeads(at(60)).map((i) => i.id), [three]);
     }));

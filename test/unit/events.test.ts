@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectEvents, type EventInput, type ExpiryKind } from '../../src/state/events.js';
 import { planEventNotification } from '../../src/notify/plan.js';
+import { CHANNELS } from '../../src/notify/registry.js';
 import type { Outcome } from '../../src/diagnosis/outcome-names.js';
 import type { Identity, ProbeObservation, TlsDetails } from '../../src/probe/observation.js';
 
@@ -115,6 +116,6 @@ test('each event plans one notification, keyed on its occurrence', () => {
   assert.equal(key('tls_changed', { protocol: { before: 'TLSv1.3', after: 'TLSv1.2' }, downgrade: true }), 'sf|tls_changed|TLSv1.3>TLSv1.2', 'once per protocol pair');
   const plan = planEventNotification('sf', { kind: 'cert_expiring', details: { notAfter: '2025-03-10T06:00:00.000Z', daysLeft: 5 } }, facts);
   assert.deepEqual(plan?.certificate, { notAfter: '2025-03-10T06:00:00.000Z', daysLeft: 5 });
-  assert.deepEqual(plan?.channels, ['slack', 'alertmanager']);
+  assert.deepEqual(plan?.channels, CHANNELS, 'every channel');
   assert.equal(planEventNotification('sf', { kind: 'state_changed', details: {} }, facts), null);
 });

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { planExpiryResend, planIncidentNotifications, notificationFromPlan, type IncidentPlanInput } from '../../src/notify/plan.js';
 import { compareWithLastSuccess, type ProbeSnapshot } from '../../src/notify/types.js';
-import { buildNotifiers, outboxEntriesFor } from '../../src/notify/registry.js';
+import { buildNotifiers, CHANNELS, outboxEntriesFor } from '../../src/notify/registry.js';
 import { MemoryOutbox } from '../../src/notify/memory-outbox.js';
 import { CONNECTION } from '../support/slack-notifications.js';
 
@@ -20,13 +21,15 @@ function incident(patch: Partial<IncidentPlanInput>): IncidentPlanInput {
   };
 }
 
-const summary = (plans: ReturnType<typeof planIncidentNotifications>) => plans.map((plan) => `${plan.kind} ${plan.dedupeKey} [${plan.channels.join(',')}]`);
+/** A plan in one line; `[every channel]` when it names exactly CHANNELS. */
+const summary = (plans: ReturnType<typeof planIncidentNotifications>) =>
+  plans.map((plan) => `${plan.kind} ${plan.dedupeKey} [${isDeepStrictEqual(plan.channels, CHANNELS) ? 'every channel' : plan.channels.join(',')}]`);
 
 test('a change to regressed opens an incident on every channel', () => {
   const plans = planIncidentNotifications(
     incident({ change: { from: 'ok', to: 'regressed', at: '2025-03-04T10:00:00.000Z', fromSince: '2025-03-01T00:00:00.000Z' }, current: { state: 'regressed', since: '2025-03-04T10:00:00.000Z' } }),
   );
-  assert.deepEqual(summary(plans), ['incident_opened sf|regressed|2025-03-04T10:00:00.000Z|opened [slack,alertmanager]']);
+  assert.deepEqual(summary(plans), ['incident_opened sf|regressed|2025-03-04T10:00:00.000Z|opened [every channel]']);
   assert.deepEqual(plans[0].transition, { from: 'ok', to: 'regressed' });
   assert.deepEqual(plans[0].incident, { state: 'regressed', openedAt: '2025-03-04T10:00:00.000Z', resolvedAt: null });
 });
@@ -39,7 +42,7 @@ test('a change back to ok resolves the incident that opened when the bad state b
       current: { state: 'ok', since: '2025-03-04T12:05:00.000Z' },
     }),
   );
-  assert.deepEqual(summary(plans), ['incident_resolved sf|regressed|2025-03-04T10:00:00.000Z|resolved [slack,alertmanager]']);
+  assert.deepEqual(summary(plans), ['incident_resolved sf|regressed|2025-03-04T10:00:00.000Z|resolved [every channel]']);
   assert.deepEqual(plans[0].incident, { state: 'regressed', openedAt: '2025-03-04T10:00:00.000Z', resolvedAt: '2025-03-04T12:05:00.000Z' });
 });
 
@@ -51,8 +54,8 @@ test('unreachable → regressed resolves the old incident and opens the new one'
     }),
   );
   assert.deepEqual(summary(plans), [
-    'incident_resolved sf|unreachable|2025-03-04T09:00:00.000Z|resolved [slack,alertmanager]',
-    'incident_opened sf|regressed|2025-03-04T10:00:00.000Z|opened [slack,alertmanager]',
+    'incident_resolved sf|unreachable|2025-03-04T09:00:00.000Z|resolved [every channel]',
+    'incident_opened sf|regressed|2025-03-04T10:00:00.000Z|opened [every channel]',
   ]);
 });
 
