@@ -3,7 +3,7 @@
 import { secretsOf, type Config, type Connection } from '../config/load.js';
 import { readSecret } from '../config/secrets.js';
 import type { SecretRegistry } from '../log/mask.js';
-import { slackSecretRefs } from '../notify/slack/destinations.js';
+import { channelSecretRefs } from '../notify/registry.js';
 import { createProber, SecureContextCache, type Prober } from '../probe/prober.js';
 
 export class ProberPool {
@@ -49,7 +49,8 @@ export function registerSecrets(config: Config, env: NodeJS.ProcessEnv, secrets:
       if (secret.ok) mask(secret.value);
     }
   }
-  for (const { ref } of config.alerting.slack ? slackSecretRefs(config.alerting.slack) : []) {
+  // Every channel's own secrets (a Slack webhook URL or bot token, …), as each channel's registration names them.
+  for (const ref of channelSecretRefs(config.alerting)) {
     const secret = readSecret(ref, env);
     if (secret.ok) secrets.register(secret.value);
   }

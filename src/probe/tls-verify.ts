@@ -30,6 +30,9 @@ export function newChainExpiryCache(): ChainExpiryCache {
  */
 export function readTlsDetails(socket: tls.TLSSocket, serverName: string, chainExpiry: ChainExpiryCache | null = null): TlsDetails {
   const cipher = socket.getCipher();
+  // Not getPeerX509Certificate(), though it is cheaper: on the client side Node (22–26) hands the leaf out by taking
+  // it off the socket's peer chain, so every later read — a second X509 read, getPeerCertificate(true) for the
+  // chain's earliest expiry — sees nothing (or the intermediate as the leaf).
   const leaf = socket.getPeerCertificate(false);
   const authorizationErrorValue = socket.authorizationError as unknown;
   let authorized = socket.authorized;
