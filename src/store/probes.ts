@@ -88,10 +88,7 @@ export class ProbeTable {
   /** Probes that started in [from, to) (ms) per connection, UTC hour and class: the hours not rolled up yet (rollups.ts). */
   hourlyOutcomeCounts(names: readonly string[], from: number, to: number): HourlyOutcomeCount[] {
     if (names.length === 0 || to <= from) return [];
-    const rows = this.db.sql(`SELECT c.name AS connection, p.started_ms / ${HOUR_MS} AS hour, d.class AS class, count(*) AS probes
-      FROM connection_ids c JOIN probes p ON p.connection_id = c.id JOIN probe_details d ON d.id = p.detail_id
-      WHERE c.name IN (SELECT value FROM json_each(@names)) AND p.started_ms >= @from AND p.started_ms < @to
-      GROUP BY c.name, hour, d.class`).all({ names: JSON.stringify(names), from, to }) as (Omit<HourlyOutcomeCount, 'hour'> & { hour: number })[];
+    const rows = this.db.sql(STRIP_COUNTS).all({ names: JSON.stringify(names), from, to }) as (Omit<HourlyOutcomeCount, 'hour'> & { hour: number })[];
     return rows.map((row) => ({ ...row, hour: new Date(row.hour * HOUR_MS).toISOString() }));
   }
 
@@ -195,6 +192,12 @@ interface ProbeRow {
   detail: string;
   observation: string;
 }
+
+/** The status strips' counts of the hours not rolled up yet (its plan is checked in test/integration/status-read-model.test.ts). */
+export const STRIP_COUNTS = `SELECT c.name AS connection, p.started_ms / ${HOUR_MS} AS hour, d.class AS class, count(*) AS probes
+  FROM connection_ids c JOIN probes p ON p.connection_id = c.id JOIN probe_details d ON d.id = p.detail_id
+  WHERE c.name IN (SELECT value FROM json_each(@names)) AND p.started_ms >= @from AND p.started_ms < @to
+  GROUP BY c.name, hour, d.class`;
 
 const INSERT_PROBE = `INSERT INTO probes (connection_id, started_ms, detail_id, dns_us, connect_us, tls_us, request_us, first_byte_us, download_us, total_us, volatile)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;

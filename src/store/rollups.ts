@@ -70,10 +70,10 @@ export class RollupTable {
     for (let i = 0; i < ids.length; i += batchSize) {
       const range = { lo: ids[i], hi: ids[Math.min(i + batchSize, ids.length) - 1] };
       for (;;) {
-        const oldest = (this.db.sql(OLDEST_HOUR).get(range) as { hour: number | null }).hour;
+        const oldest = (this.db.sql(SQL.oldestHour).get(range) as { hour: number | null }).hour;
         if (oldest === null || oldest >= cutoff) break;
         const until = Math.min(cutoff, oldest + PRUNE_SPAN_HOURS);
-        total += this.db.write(() => this.db.sql(PRUNE_PROBE_HOURS).run({ ...range, until }).changes + this.db.sql(PRUNE_STATE_HOURS).run({ ...range, until }).changes);
+        total += this.db.write(() => this.db.sql(SQL.pruneProbeHours).run({ ...range, until }).changes + this.db.sql(SQL.pruneStateHours).run({ ...range, until }).changes);
         await yieldToLoop();
         if (!shouldContinue()) return total;
       }
@@ -92,7 +92,7 @@ export class RollupTable {
       if (!summary) byHour.set(hour, (summary = { hour: new Date(hour * HOUR_MS).toISOString(), outcomes: [], states: {} }));
       return summary;
     };
-    const outcomes = this.db.sql(`SELECT * FROM probe_hours WHERE connection_id = @id AND hour BETWEEN @from AND @to ORDER BY hour, probes DESC, outcome`).all(range) as ProbeHourRow[];
+    const outcomes = this.db.sql(SQL.probeHours).all(range) as ProbeHourRow[];
     for (const row of outcomes) {
       at(row.hour).outcomes.push({
         outcome: row.outcome,
@@ -102,7 +102,7 @@ export class RollupTable {
         totalSeconds: { sum: row.total_us_sum / 1e6, min: seconds(row.total_us_min), max: seconds(row.total_us_max) },
       });
     }
-    const states = this.db.sql('SELECT hour, state, seconds FROM state_hours WHERE connection_id = @id AND hour BETWEEN @from AND @to').all(range) as StateHourRow[];
+    const states = this.db.sql(SQL.stateHours).all(range) as StateHourRow[];
     for (const row of states) at(row.hour).states[row.state] = row.seconds;
     return [...byHour.entries()].sort(([a], [b]) => b - a).slice(0, limit).map(([, summary]) => summary);
   }
@@ -110,15 +110,12 @@ export class RollupTable {
   /** The status page's strips from the roll-ups: probes per connection, hour and class for hours first..last. */
   classCounts(names: readonly string[], first: number, last: number): HourlyOutcomeCount[] {
     if (names.length === 0 || last < first) return [];
-    const rows = this.db.sql(`SELECT c.name AS connection, h.hour AS hour, h.class AS class, sum(h.probes) AS probes
-      FROM connection_ids c JOIN probe_hours h ON h.connection_id = c.id
-      WHERE c.name IN (SELECT value FROM json_each(@names)) AND h.hour BETWEEN @first AND @last
-      GROUP BY c.name, h.hour, h.class`).all({ names: JSON.stringify(names), first, last }) as (Omit<HourlyOutcomeCount, 'hour'> & { hour: number })[];
+    const rows = this.db.sql(SQL.classCounts).all({ names: JSON.stringify(names), first, last }) as (Omit<HourlyOutcomeCount, 'hour'> & { hour: number })[];
     return rows.map((row) => ({ ...row, hour: new Date(row.hour * HOUR_MS).toISOString() }));
   }
 
   private earliestProbeHour(): number | null {
-    const { ms } = this.db.sql('SELECT min((SELECT min(p.started_ms) FROM probes p WHERE p.connection_id = i.id)) AS ms FROM connection_ids i').get() as { ms: number | null };
+    const { ms } = this.db.sql(SQL.earliestProbe).get() as { ms: number | null };
     return ms === null ? null : Math.floor(ms / HOUR_MS);
   }
 
@@ -126,17 +123,17 @@ export class RollupTable {
   private rollUpBatch(hour: number, lo: number, hi: number): void {
     const start = hour * HOUR_MS;
     const params = { hour, lo, hi, start, end: start + HOUR_MS, startIso: new Date(start).toISOString(), endIso: new Date(start + HOUR_MS).toISOString() };
-    this.db.sql(`DELETE FROM probe_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour = @hour`).run(params);
-    this.db.sql(`DELETE FROM state_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour = @hour`).run(params);
-    this.db.sql(ROLL_UP_PROBES).run(params);
+    this.db.sql(SQL.clearProbeHours).run(params);
+    this.db.sql(SQL.clearStateHours).run(params);
+    this.db.sql(SQL.rollUpProbes).run(params);
     const changes = new Map<number, { atMs: number; to: AuthState }[]>();
-    for (const row of this.db.sql(STATE_CHANGES).all(params) as { id: number; at: string; to_state: AuthState }[]) {
+    for (const row of this.db.sql(SQL.stateChanges).all(params) as { id: number; at: string; to_state: AuthState }[]) {
       let list = changes.get(row.id);
       if (!list) changes.set(row.id, (list = []));
       list.push({ atMs: Date.parse(row.at), to: row.to_state });
     }
-    const insert = this.db.sql('INSERT INTO state_hours (connection_id, hour, state, seconds) VALUES (?, ?, ?, ?)');
-    for (const row of this.db.sql(ALIVE_CONNECTIONS).all(params) as AliveRow[]) {
+    const insert = this.db.sql(SQL.insertStateHour);
+    for (const row of this.db.sql(SQL.aliveConnections).all(params) as AliveRow[]) {
       const from = Math.max(start, Date.parse(row.first_seen));
       const to = row.removed_at === null ? start + HOUR_MS : Math.min(start + HOUR_MS, Date.parse(row.removed_at));
       for (const [state, secs] of secondsInStates(start, from, to, row.state, changes.get(row.id) ?? [])) insert.run(row.id, hour, state, secs);
@@ -204,29 +201,38 @@ interface AliveRow {
   state: AuthState;
 }
 
-// Each connection of the range through the (connection_id, started_ms) index; an outcome keeps the class it had.
-const ROLL_UP_PROBES = `INSERT INTO probe_hours (connection_id, hour, outcome, class, probes, timed, total_us_sum, total_us_min, total_us_max)
-  SELECT p.connection_id, @hour, d.outcome, min(d.class), count(*), count(p.total_us), coalesce(sum(p.total_us), 0), min(p.total_us), max(p.total_us)
-  FROM probes p JOIN probe_details d ON d.id = p.detail_id
-  WHERE p.connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND p.started_ms >= @start AND p.started_ms < @end
-  GROUP BY p.connection_id, d.outcome`;
-
-const STATE_CHANGES = `SELECT i.id, e.at, e.to_state FROM connection_ids i JOIN events e ON e.connection = i.name
-  WHERE i.id BETWEEN @lo AND @hi AND e.kind = 'state_changed' AND e.at >= @startIso AND e.at < @endIso
-  ORDER BY i.id, e.at, e.id`;
-
-// Connections configured during some of the hour, with their state at its start (the last change before it).
-const ALIVE_CONNECTIONS = `SELECT i.id, c.first_seen, c.removed_at,
-    coalesce((SELECT e.to_state FROM events e WHERE e.connection = c.name AND e.kind = 'state_changed' AND e.at < @startIso
-              ORDER BY e.at DESC, e.id DESC LIMIT 1), 'unknown') AS state
-  FROM connection_ids i JOIN connections c ON c.name = i.name
-  WHERE i.id BETWEEN @lo AND @hi AND c.first_seen < @endIso AND (c.removed_at IS NULL OR c.removed_at > @startIso)`;
-
-// Per connection of the range, its oldest hour through the primary key (min() over an IN list would read them all).
-const OLDEST_HOUR = `SELECT min(coalesce(p, s), coalesce(s, p)) AS hour FROM (SELECT
-    min((SELECT min(hour) FROM probe_hours WHERE connection_id = i.id)) AS p,
-    min((SELECT min(hour) FROM state_hours WHERE connection_id = i.id)) AS s
-  FROM connection_ids i WHERE i.id BETWEEN @lo AND @hi)`;
-
-const PRUNE_PROBE_HOURS = 'DELETE FROM probe_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour < @until';
-const PRUNE_STATE_HOURS = 'DELETE FROM state_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour < @until';
+/** Every statement, each reading per connection through an index (test/integration/rollups.test.ts checks the plans). */
+export const SQL = {
+  // Each connection of the range through the (connection_id, started_ms) index; an outcome keeps the class it had.
+  rollUpProbes: `INSERT INTO probe_hours (connection_id, hour, outcome, class, probes, timed, total_us_sum, total_us_min, total_us_max)
+    SELECT p.connection_id, @hour, d.outcome, min(d.class), count(*), count(p.total_us), coalesce(sum(p.total_us), 0), min(p.total_us), max(p.total_us)
+    FROM probes p JOIN probe_details d ON d.id = p.detail_id
+    WHERE p.connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND p.started_ms >= @start AND p.started_ms < @end
+    GROUP BY p.connection_id, d.outcome`,
+  clearProbeHours: 'DELETE FROM probe_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour = @hour',
+  clearStateHours: 'DELETE FROM state_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour = @hour',
+  stateChanges: `SELECT i.id, e.at, e.to_state FROM connection_ids i JOIN events e ON e.connection = i.name
+    WHERE i.id BETWEEN @lo AND @hi AND e.kind = 'state_changed' AND e.at >= @startIso AND e.at < @endIso
+    ORDER BY i.id, e.at, e.id`,
+  // Connections configured during some of the hour, with their state at its start (the last change before it).
+  aliveConnections: `SELECT i.id, c.first_seen, c.removed_at,
+      coalesce((SELECT e.to_state FROM events e WHERE e.connection = c.name AND e.kind = 'state_changed' AND e.at < @startIso
+                ORDER BY e.at DESC, e.id DESC LIMIT 1), 'unknown') AS state
+    FROM connection_ids i JOIN connections c ON c.name = i.name
+    WHERE i.id BETWEEN @lo AND @hi AND c.first_seen < @endIso AND (c.removed_at IS NULL OR c.removed_at > @startIso)`,
+  insertStateHour: 'INSERT INTO state_hours (connection_id, hour, state, seconds) VALUES (?, ?, ?, ?)',
+  earliestProbe: 'SELECT min((SELECT min(p.started_ms) FROM probes p WHERE p.connection_id = i.id)) AS ms FROM connection_ids i',
+  // Per connection of the range, its oldest hour through the primary key (min() over an IN list would read them all).
+  oldestHour: `SELECT min(coalesce(p, s), coalesce(s, p)) AS hour FROM (SELECT
+      min((SELECT min(hour) FROM probe_hours WHERE connection_id = i.id)) AS p,
+      min((SELECT min(hour) FROM state_hours WHERE connection_id = i.id)) AS s
+    FROM connection_ids i WHERE i.id BETWEEN @lo AND @hi)`,
+  pruneProbeHours: 'DELETE FROM probe_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour < @until',
+  pruneStateHours: 'DELETE FROM state_hours WHERE connection_id IN (SELECT id FROM connection_ids WHERE id BETWEEN @lo AND @hi) AND hour < @until',
+  probeHours: 'SELECT * FROM probe_hours WHERE connection_id = @id AND hour BETWEEN @from AND @to ORDER BY hour, probes DESC, outcome',
+  stateHours: 'SELECT hour, state, seconds FROM state_hours WHERE connection_id = @id AND hour BETWEEN @from AND @to',
+  classCounts: `SELECT c.name AS connection, h.hour AS hour, h.class AS class, sum(h.probes) AS probes
+    FROM connection_ids c JOIN probe_hours h ON h.connection_id = c.id
+    WHERE c.name IN (SELECT value FROM json_each(@names)) AND h.hour BETWEEN @first AND @last
+    GROUP BY c.name, h.hour, h.class`,
+};

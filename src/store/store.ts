@@ -151,11 +151,13 @@ export class SqliteStore implements Store {
   history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[]; hours: HourlySummary[]; hoursBefore: string | null } {
     const from = iso(since);
     return this.db.read(() => {
+      // Before hoursBefore an hour is told by its summary alone (not by the few raw probes pruning kept of it).
       const hoursBefore = this.rawProbesFrom();
+      const summarised = hoursBefore !== null && hoursBefore > from;
       return {
-        probes: this.tables.probes.since(name, since, limit),
+        probes: this.tables.probes.since(name, summarised ? hoursBefore : since, limit),
         events: this.tables.events.since(name, from, limit),
-        hours: hoursBefore !== null && hoursBefore > from ? this.rollups.hours(name, since, hoursBefore, limit) : [],
+        hours: summarised ? this.rollups.hours(name, since, hoursBefore, limit) : [],
         hoursBefore,
       };
     });
