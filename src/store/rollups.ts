@@ -23,6 +23,9 @@ const NO_ID = Number.MAX_SAFE_INTEGER;
 const PRUNE_SPAN_HOURS = 24;
 
 export class RollupTable {
+  /** The roll-up under way: a second caller (the next hourly upkeep while a long backlog runs) waits for it. */
+  private running: Promise<number> | null = null;
+
   constructor(private readonly db: SqliteContext, private readonly ids: ConnectionIds) {}
 
   /** The last hour rolled up (hours since 1970), or null before the first roll-up. */
@@ -34,7 +37,12 @@ export class RollupTable {
    * Rolls up every hour that ended ROLLUP_DELAY_MS before `now` and is not rolled up yet, oldest first.
    * Stops between two transactions when `shouldContinue` says so. Returns the hours completed.
    */
-  async rollUp(now: Instant, batchSize = 500, shouldContinue: () => boolean = () => true): Promise<number> {
+  rollUp(now: Instant, batchSize = 500, shouldContinue: () => boolean = () => true): Promise<number> {
+    this.running ??= this.rollUpHours(now, batchSize, shouldContinue).finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async rollUpHours(now: Instant, batchSize: number, shouldContinue: () => boolean): Promise<number> {
     const last = Math.floor((toMs(now) - ROLLUP_DELAY_MS) / HOUR_MS) - 1;
     const through = this.rolledUpThrough();
     const first = through !== null ? through + 1 : this.earliestProbeHour();

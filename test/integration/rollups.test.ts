@@ -136,7 +136,7 @@ test('a rerun changes nothing, and a stop halfway through an hour followed by a 
   reference.close();
 });
 
-test('many pending hours are rolled up in short transactions that let the event loop run', async () => {
+test('many pending hours are rolled up in short transactions that let the event loop run, once', async () => {
   const store = storeWith(['a', 'b']);
   for (let minute = 0; minute < 48 * 60; minute += 30) recordProbe(store, 'a', at(minute), 'ok');
   let turns = 0;
@@ -147,7 +147,8 @@ test('many pending hours are rolled up in short transactions that let the event 
     setImmediate(spin);
   };
   setImmediate(spin);
-  assert.equal(await store.rollUp(afterHour(47), 1), 48);
+  // The next hourly upkeep arriving while a long backlog is rolled up waits for it instead of redoing its hours.
+  assert.deepEqual(await Promise.all([store.rollUp(afterHour(47), 1), store.rollUp(afterHour(47), 1)]), [48, 48]);
   spinning = false;
   assert.ok(turns >= 48 * 2 - 1, `the event loop ran between transactions (${turns} turns)`);
   store.close();
