@@ -90,7 +90,7 @@ export function runHistory(options: { configPath: string; name: string; since: s
     }
     const { probes, events, hours, hoursBefore } = store.history(options.name, new Date(Date.now() - sinceMs), options.limit);
     if (options.json) {
-      writeLine(io.stdout, JSON.stringify({ connection: options.name, probes: probes.map(probeJson), events, hoursBefore: hours.length > 0 ? hoursBefore : null, hours }, null, 2));
+      writeLine(io.stdout, JSON.stringify({ connection: options.name, probes: probes.map(probeJson), hoursBefore, hours, events }, null, 2));
       return EXIT_OK;
     }
     writeLine(io.stdout, renderHistory(probes, events, hours, hoursBefore, known.deployment));
@@ -129,11 +129,11 @@ function renderHistory(probes: StoredProbe[], events: StoredEvent[], hours: Hour
   }
   for (const hour of hours) lines.push({ at: hour.hour, text: hourText(hour) });
   lines.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-  if (lines.length === 0) return 'nothing recorded in that period';
+  if (lines.length === 0 && !hoursBefore) return 'nothing recorded in that period';
   const rendered = lines.map((line) => `${line.at}  ${line.text}`);
-  if (hours.length > 0 && hoursBefore) {
+  if (hoursBefore) {
     const first = lines.findIndex((line) => line.at < hoursBefore);
-    rendered.splice(first, 0, `---- before ${hoursBefore}: one line per hour (raw probes are kept for storage.retention) ----`);
+    rendered.splice(first === -1 ? rendered.length : first, 0, `---- before ${hoursBefore}: one line per hour (raw probes are kept for storage.retention) ----`);
   }
   const latestFailure = probes.find((probe) => probe.outcome !== 'ok');
   const footer = latestFailure ? ['', `latest failure: ${latestFailure.outcome} — ${describeOutcome(latestFailure.outcome, deployment).explanation}`] : [];

@@ -58,7 +58,8 @@ export interface ReadStore {
   recentProbes(name: string, limit: number): StoredProbe[];
   /**
    * Since `since`, newest first, at most `limit` of each: the events; the hourly summaries of the hours before
-   * `hoursBefore`, where raw probes were pruned (null while none were: no hours then); the raw probes from then on.
+   * `hoursBefore`, where raw probes were pruned (null when none of the range was: no hours then); the raw probes
+   * from then on.
    */
   history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[]; hours: HourlySummary[]; hoursBefore: string | null };
   /** The connection's hourly roll-ups of the UTC hours that overlap [from, to), newest first, at most `limit`. */

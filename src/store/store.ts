@@ -158,7 +158,7 @@ export class SqliteStore implements Store {
         probes: this.tables.probes.since(name, summarised ? hoursBefore : since, limit),
         events: this.tables.events.since(name, from, limit),
         hours: summarised ? this.rollups.hours(name, since, hoursBefore, limit) : [],
-        hoursBefore,
+        hoursBefore: summarised ? hoursBefore : null,
       };
     });
   }
