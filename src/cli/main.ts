@@ -108,10 +108,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     });
   program
     .command('history')
-    .description('recorded probes and state changes of one connection')
+    .description('recorded probes and state changes of one connection; hourly summaries where the probes were pruned')
     .argument('<name>', 'connection name')
     .option('--since <duration>', 'how far back', '24h')
-    .addOption(new Option('--limit <n>', 'at most this many probes').default(50).argParser(positiveInteger))
+    .addOption(new Option('--limit <n>', 'at most this many probes, events and hourly summaries each').default(50).argParser(positiveInteger))
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: { since: string; limit: number; json?: boolean }) => {
       const { runHistory } = await import('./status.js');

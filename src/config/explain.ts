@@ -25,6 +25,7 @@ const FOREIGN_KEYS: Record<string, { use: string; why: string }> = {
 const DURATION_UNITS: Record<string, string> = {
   timeout: 's',
   retention: 'd',
+  rollupRetention: 'd',
   reminderInterval: 'h',
   certExpiryWarning: 'd',
   tokenExpiryWarning: 'd',

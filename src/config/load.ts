@@ -81,7 +81,8 @@ export interface Config {
   /** The file it came from, for reloads and messages. */
   source: string;
   listen: { host: string; port: number };
-  storage: { path: string; retentionMs: number };
+  /** retentionMs: raw probes (and delivered notifications); rollupRetentionMs: the hourly roll-ups. */
+  storage: { path: string; retentionMs: number; rollupRetentionMs: number };
   /** Optional so configs built in code need not say it; loadConfigFile always sets it. */
   metrics?: { detail: boolean };
   alerting: AlertingConfig;
@@ -118,7 +119,8 @@ export class ConfigError extends Error {
 export const BUILT_IN_DEFAULTS = {
   listen: '127.0.0.1:9477',
   storagePath: '/var/lib/authwatch/authwatch.db',
-  retention: '90d',
+  retention: '7d',
+  rollupRetention: '400d',
   schedule: '*/5 * * * *',
   timeout: '15s',
   failureThreshold: 2,
@@ -283,13 +285,18 @@ function resolveConfig(raw: RawConfig, source: string): Config {
     if (typeof route.webhookUrl === 'string') warnings.push(`alerting.slack.routes[${index}].webhookUrl is a literal in the config file; prefer { env: NAME } or { file: PATH }`);
   });
   const { groupWindow, ...slack } = alerting.slack ?? {};
+  const storage = {
+    path: raw.storage?.path ?? BUILT_IN_DEFAULTS.storagePath,
+    retentionMs: parseDuration(raw.storage?.retention ?? BUILT_IN_DEFAULTS.retention),
+    rollupRetentionMs: parseDuration(raw.storage?.rollupRetention ?? BUILT_IN_DEFAULTS.rollupRetention),
+  };
+  if (storage.rollupRetentionMs < storage.retentionMs) {
+    warnings.push('storage.rollupRetention is shorter than storage.retention: the hourly summaries go before the raw probes they summarise, so no history is kept past storage.retention');
+  }
   return {
     source,
     listen,
-    storage: {
-      path: raw.storage?.path ?? BUILT_IN_DEFAULTS.storagePath,
-      retentionMs: parseDuration(raw.storage?.retention ?? BUILT_IN_DEFAULTS.retention),
-    },
+    storage,
     metrics: { detail: raw.metrics?.detail ?? false },
     alerting: {
       ...channelSections(alerting),

@@ -252,7 +252,8 @@ export const configSchema = z
     storage: z
       .strictObject({
         path: z.string().min(1).optional(),
-        retention: positiveDuration.optional().describe('probe rows older than this are pruned'),
+        retention: positiveDuration.optional().describe('raw probe rows older than this are pruned, once rolled up into hourly summaries (default 7d)'),
+        rollupRetention: positiveDuration.optional().describe('hourly summaries (probes per outcome, latency, time in each state) older than this are pruned (default 400d)'),
       })
       .optional(),
     metrics: z

@@ -1,5 +1,6 @@
 // The daemon's periodic upkeep, each on its own timer and each surviving a failing database: the incident sweep
-// (reminders, Alertmanager re-sends, the outbox gauge), pruning by retention, the Slack grouping pass, and the
+// (reminders, Alertmanager re-sends, the outbox gauge), the history's upkeep (hourly roll-ups, then pruning by
+// retention: rollup-job.ts), the Slack grouping pass, and the
 // periodic fsync of the write-ahead log.
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
@@ -8,6 +9,7 @@ import type { Notifier } from '../notify/registry.js';
 import { isStorageError, type StorageHealth } from '../store/health.js';
 import type { Store } from '../store/store.js';
 import { reportRenderFailures, sweepIncidents } from './notifications.js';
+import { maintainHistory } from './rollup-job.js';
 import { flushSlackGroups, SLACK_GROUPING_PASS_MS } from './slack-groups.js';
 
 const HOUR_MS = 3_600_000;
@@ -47,18 +49,22 @@ export function startMaintenance(context: MaintenanceContext): () => void {
       else logger.error('incident sweep failed', { error });
     }
   };
-  const prune = async () => {
+  let upkeep: Promise<void> | null = null;
+  const prune = () => (upkeep ??= maintain().finally(() => (upkeep = null)));
+  const maintain = async () => {
     if (stopping()) return;
     try {
-      const cutoff = new Date(now().getTime() - context.config().storage.retentionMs);
-      const pruned = await store.pruneProbes(cutoff, undefined, () => !stopping());
+      const { storage } = context.config();
+      const at = now();
+      const done = await maintainHistory(store, storage, at, () => !stopping());
       // Shutdown may have closed the database between two batches: the rest waits for the next start.
       if (stopping()) return;
-      const outbox = store.pruneOutbox(cutoff);
-      if (pruned > 0 || outbox > 0) logger.info('pruned old rows', { probes: pruned, outbox });
+      const outbox = store.pruneOutbox(new Date(at.getTime() - storage.retentionMs));
+      if (done.probes > 0 || outbox > 0 || done.rollups > 0) logger.info('pruned old rows', { probes: done.probes, outbox, rollups: done.rollups, hoursRolledUp: done.hours });
+      else if (done.hours > 0) logger.debug('rolled up', { hours: done.hours });
     } catch (error) {
       if (stopping()) return;
-      if (isStorageError(error)) health.failed('prune old probes', error);
+      if (isStorageError(error)) health.failed('roll up and prune history', error);
       else logger.error('pruning failed', { error });
     }
   };

@@ -75,6 +75,8 @@ export class RecordQueue {
   /** In-memory state of each connection that has probes queued: the `next` of its newest one. */
   private readonly live = new Map<string, ConnectionState>();
   private readonly waiting = new Map<string, number>();
+  /** Probes a commit attempt failed for, or submitted while storage was failing. */
+  private readonly stalled = new WeakSet<PendingProbe>();
   private readonly bound: number;
   private readonly groupWindowMs: number;
   private readonly maxBatch: number;
@@ -109,9 +111,13 @@ export class RecordQueue {
     return this.live.get(name) ?? this.options.loadState(name);
   }
 
-  /** The connection's probes not yet recorded, oldest first. */
+  /**
+   * The connection's probes waiting for storage, oldest first: those whose commit failed or that came while it
+   * failed. A probe only waiting for its group commit (≤ the group window) is not one of them: the API shows what
+   * SQLite has, plus what it refused.
+   */
   pendingOf(name: string): PendingProbe[] {
-    return this.live.has(name) ? this.queue.filter((probe) => probe.observation.connection === name) : [];
+    return this.live.has(name) ? this.queue.filter((probe) => probe.observation.connection === name && this.stalled.has(probe)) : [];
   }
 
   /**
@@ -206,8 +212,9 @@ export class RecordQueue {
         }),
       );
     } catch (error) {
-      if (isStorageError(error)) return null;
-      throw error;
+      if (!isStorageError(error)) throw error;
+      for (const probe of batch) this.stalled.add(probe);
+      return null;
     }
     this.queue.splice(0, batch.length);
     for (const probe of batch) this.forget(probe);
@@ -234,6 +241,7 @@ export class RecordQueue {
     const probe = http?.json != null ? { ...waiting, observation: { ...waiting.observation, http: { ...http, json: null } } } : waiting;
     const name = probe.observation.connection;
     this.queue.push(probe);
+    if (!this.options.health.up) this.stalled.add(probe);
     this.live.set(name, probe.next);
     this.waiting.set(name, (this.waiting.get(name) ?? 0) + 1);
     while (this.queue.length > this.bound) {

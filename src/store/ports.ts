@@ -11,6 +11,7 @@ import type {
   CycleIds,
   CycleRecord,
   HourlyOutcomeCount,
+  HourlySummary,
   NewOutboxItem,
   OutboxCounts,
   OutboxItem,
@@ -63,10 +64,17 @@ export interface ReadStore {
   /** One connection as listStates shows it (removed ones included), or null when it was never configured. */
   connectionSummary(name: string): ConnectionSummary | null;
   recentProbes(name: string, limit: number): StoredProbe[];
-  history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[] };
+  /**
+   * Since `since`, newest first, at most `limit` of each: the events; the hourly summaries of the hours before
+   * `hoursBefore`, where raw probes were pruned (null when none of the range was: no hours then); the raw probes
+   * from then on.
+   */
+  history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[]; hours: HourlySummary[]; hoursBefore: string | null };
+  /** The connection's hourly roll-ups of the UTC hours that overlap [from, to), newest first, at most `limit`. */
+  probeHours(name: string, from: Instant, to: Instant, limit: number): HourlySummary[];
   lastOkProbe(name: string): StoredProbe | null;
   openIncidents(name?: string): StoredIncident[];
-  /** Per connection, its probes since `since` counted by UTC hour and outcome class (reads the index only). */
+  /** Per connection, its probes since `since` counted by UTC hour and outcome class: the roll-ups, then the probes of the hours not rolled up yet. */
   hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[];
   /** Every notification enqueued for these incidents, oldest first. */
   incidentNotifications(incidentIds: readonly number[]): OutboxItem[];
@@ -86,14 +94,27 @@ export type SlackGroupingStore = SweepStore &
     slackGroups(): SlackGroupStore;
   };
 
-/** The daemon's upkeep: the connection registry, the fingerprint key, pruning and fsync. */
+/** The daemon's upkeep: the connection registry, the fingerprint key, roll-ups and pruning, fsync. */
 export interface MaintenanceStore {
   /** The per-database HMAC key for credential fingerprints (32 bytes, created on first open). */
   fingerprintKey(): Buffer;
   /** Records the configured connections; ones no longer configured get removed_at (history kept). */
   upsertConnections(configured: readonly Connection[], now: Instant): { added: string[]; removed: string[] };
   loadStates(): Map<string, ConnectionState>;
-  /** Deletes old probes in small transactions, yielding between them; stops early when `shouldContinue` says so. */
+  /**
+   * Rolls up every hour that ended 15 minutes (ROLLUP_DELAY_MS) before `now` and is not rolled up yet, in short
+   * transactions of `batchSize` connections, yielding between them; stops early when `shouldContinue` says so.
+   * Returns the hours completed.
+   */
+  rollUp(now: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number>;
+  /** The end of the last hour rolled up (ISO 8601): every probe before it is counted in the roll-ups; null before the first. */
+  rolledUpBefore(): string | null;
+  /** Deletes the roll-ups of hours that started before `olderThan`, in small transactions, yielding between them. */
+  pruneRollups(olderThan: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number>;
+  /**
+   * Deletes old probes in small transactions, yielding between them; stops early when `shouldContinue` says so.
+   * Give it no cutoff past rolledUpBefore(): what is pruned before it is rolled up is missing from the roll-ups.
+   */
   pruneProbes(olderThan: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number>;
   /** Deletes delivered or failed notifications created before `olderThan`; pending ones stay. */
   pruneOutbox(olderThan: Instant): number;

@@ -8,6 +8,7 @@ import type { Diagnosis } from '../diagnosis/types.js';
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
 import { iso, type Instant } from '../time/instant.js';
 import type { ConnectionIds } from './connection-ids.js';
+import { readNumber, writeNumber } from './meta.js';
 import { joinObservation, splitObservation } from './probe-detail.js';
 import type { ProbeObservation } from '../probe/observation.js';
 import type { SqliteContext, Staged } from './sqlite.js';
@@ -84,12 +85,10 @@ export class ProbeTable {
     return new Map(rows.map((row) => [row.name, probeFromRow(row)]));
   }
 
-  hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[] {
-    if (names.length === 0) return [];
-    const rows = this.db.sql(`SELECT c.name AS connection, p.started_ms / ${HOUR_MS} AS hour, d.class AS class, count(*) AS probes
-      FROM connection_ids c JOIN probes p ON p.connection_id = c.id JOIN probe_details d ON d.id = p.detail_id
-      WHERE c.name IN (SELECT value FROM json_each(@names)) AND p.started_ms >= @since
-      GROUP BY c.name, hour, d.class ORDER BY c.name, hour, d.class`).all({ names: JSON.stringify(names), since: toMs(since) }) as (Omit<HourlyOutcomeCount, 'hour'> & { hour: number })[];
+  /** Probes that started in [from, to) (ms) per connection, UTC hour and class: the hours not rolled up yet (rollups.ts). */
+  hourlyOutcomeCounts(names: readonly string[], from: number, to: number): HourlyOutcomeCount[] {
+    if (names.length === 0 || to <= from) return [];
+    const rows = this.db.sql(STRIP_COUNTS).all({ names: JSON.stringify(names), from, to }) as (Omit<HourlyOutcomeCount, 'hour'> & { hour: number })[];
     return rows.map((row) => ({ ...row, hour: new Date(row.hour * HOUR_MS).toISOString() }));
   }
 
@@ -97,9 +96,13 @@ export class ProbeTable {
    * Deletes probes that started before `olderThan`, connection by connection, at most batchSize rows per short
    * transaction, yielding to the event loop between them so probes and HTTP keep running; then the details no
    * kept probe uses. Keeps every connection's last probe and last ok probe. Returns the number of probes deleted.
+   * The caller prunes only hours already rolled up (daemon/rollup-job.ts); the cutoff is kept in meta
+   * (probes_pruned_before_ms) for history to know where the raw probes end.
    */
   async prune(olderThan: Instant, batchSize = 500, shouldContinue: () => boolean = () => true): Promise<number> {
     const cutoff = toMs(olderThan);
+    // Said before the first row goes: from here on, history reads the hours before it from the roll-ups.
+    this.db.write(() => writeNumber(this.db, 'probes_pruned_before_ms', Math.max(cutoff, readNumber(this.db, 'probes_pruned_before_ms') ?? cutoff)));
     const connections = this.ids.all();
     let next = 0;
     // One transaction deletes up to batchSize rows, from as many connections as it takes.
@@ -195,6 +198,12 @@ interface ProbeRow {
   detail: string;
   observation: string;
 }
+
+/** The status strips' counts of the hours not rolled up yet (its plan is checked in test/integration/status-read-model.test.ts). */
+export const STRIP_COUNTS = `SELECT c.name AS connection, p.started_ms / ${HOUR_MS} AS hour, d.class AS class, count(*) AS probes
+  FROM connection_ids c JOIN probes p ON p.connection_id = c.id JOIN probe_details d ON d.id = p.detail_id
+  WHERE c.name IN (SELECT value FROM json_each(@names)) AND p.started_ms >= @from AND p.started_ms < @to
+  GROUP BY c.name, hour, d.class`;
 
 const INSERT_PROBE = `INSERT INTO probes (connection_id, started_ms, detail_id, dns_us, connect_us, tls_us, request_us, first_byte_us, download_us, total_us, volatile)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;

@@ -1,10 +1,11 @@
 // The SQLite store: every port of ports.ts over one database file. This file only composes; the SQL and the row
 // mapping of each table family live in its own file (probes.ts, states.ts, connections.ts, events-incidents.ts,
-// outbox.ts, meta.ts, slack-groups.ts), the cycle write in cycle-write.ts, transactions and durability in sqlite.ts.
+// outbox.ts, meta.ts, slack-groups.ts, rollups.ts), the cycle write in cycle-write.ts, transactions and durability in sqlite.ts.
 //
 // Nothing handed to the store may contain a secret: observations carry only the credential's fingerprint,
 // outbox payloads are rendered from recorded data, and delivery errors must already be redacted.
-// probes are pruned by retention (probes.ts); events, incidents and connections are kept.
+// probes are pruned by retention (probes.ts) once rolled up into hours (rollups.ts), which have a retention of their
+// own; events, incidents and connections are kept.
 import { closeSync, existsSync, fsyncSync, openSync } from 'node:fs';
 import type { Connection } from '../config/load.js';
 import type { ConnectionState } from '../state/types.js';
@@ -14,10 +15,11 @@ import { ConnectionTable } from './connections.js';
 import { recordCycle, type CycleTables } from './cycle-write.js';
 import { openDb, type Db, type Migration } from './db.js';
 import { EventTable, IncidentTable } from './events-incidents.js';
-import { fingerprintKey } from './meta.js';
+import { fingerprintKey, readNumber } from './meta.js';
 import { OutboxTable } from './outbox.js';
 import type { Closable, CycleStore, MaintenanceStore, OutboxStore, OutboxWriter, ReadStore, SlackGroupingStore } from './ports.js';
 import { ProbeTable } from './probes.js';
+import { HOUR_MS, RollupTable } from './rollups.js';
 import { SlackGroupStore } from './slack-groups.js';
 import { SqliteContext } from './sqlite.js';
 import { StateTable } from './states.js';
@@ -27,6 +29,7 @@ import type {
   CycleIds,
   CycleRecord,
   HourlyOutcomeCount,
+  HourlySummary,
   NewOutboxItem,
   OutboxCounts,
   OutboxItem,
@@ -65,6 +68,7 @@ export class SqliteStore implements Store {
   private readonly tables: CycleTables & { connections: ConnectionTable };
   private closed = false;
   private groups: SlackGroupStore | null = null;
+  private readonly rollups: RollupTable;
 
   constructor(db: Db, readonly path: string, readonly readonly: boolean) {
     this.db = new SqliteContext(db, path, readonly);
@@ -79,6 +83,7 @@ export class SqliteStore implements Store {
       outbox: new OutboxTable(this.db, incidents),
       connections: new ConnectionTable(this.db, ids),
     };
+    this.rollups = new RollupTable(this.db, ids);
   }
 
   fingerprintKey(): Buffer {
@@ -133,7 +138,18 @@ export class SqliteStore implements Store {
   }
 
   hourlyOutcomeCounts(names: readonly string[], since: Instant): HourlyOutcomeCount[] {
-    return this.tables.probes.hourlyOutcomeCounts(names, since);
+    const from = Date.parse(iso(since));
+    return this.db.read(() => {
+      // Whole hours from the roll-ups, the rest (a partial first hour, the hours not rolled up yet) from the probes.
+      const first = Math.ceil(from / HOUR_MS);
+      const last = this.rollups.rolledUpThrough() ?? -1;
+      if (last < first) return this.tables.probes.hourlyOutcomeCounts(names, from, Number.MAX_SAFE_INTEGER);
+      return [
+        ...this.tables.probes.hourlyOutcomeCounts(names, from, first * HOUR_MS),
+        ...this.rollups.classCounts(names, first, last),
+        ...this.tables.probes.hourlyOutcomeCounts(names, (last + 1) * HOUR_MS, Number.MAX_SAFE_INTEGER),
+      ].sort((a, b) => compare(a.connection, b.connection) || compare(a.hour, b.hour) || compare(a.class, b.class));
+    });
   }
 
   incidentNotifications(incidentIds: readonly number[]): OutboxItem[] {
@@ -144,9 +160,23 @@ export class SqliteStore implements Store {
     return this.tables.probes.recent(name, limit);
   }
 
-  history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[] } {
+  history(name: string, since: Instant, limit: number): { probes: StoredProbe[]; events: StoredEvent[]; hours: HourlySummary[]; hoursBefore: string | null } {
     const from = iso(since);
-    return this.db.read(() => ({ probes: this.tables.probes.since(name, since, limit), events: this.tables.events.since(name, from, limit) }));
+    return this.db.read(() => {
+      // Before hoursBefore an hour is told by its summary alone (not by the few raw probes pruning kept of it).
+      const hoursBefore = this.rawProbesFrom();
+      const summarised = hoursBefore !== null && hoursBefore > from;
+      return {
+        probes: this.tables.probes.since(name, summarised ? hoursBefore : since, limit),
+        events: this.tables.events.since(name, from, limit),
+        hours: summarised ? this.rollups.hours(name, since, hoursBefore, limit) : [],
+        hoursBefore: summarised ? hoursBefore : null,
+      };
+    });
+  }
+
+  probeHours(name: string, from: Instant, to: Instant, limit: number): HourlySummary[] {
+    return this.rollups.hours(name, from, to, limit);
   }
 
   lastOkProbe(name: string): StoredProbe | null {
@@ -193,6 +223,19 @@ export class SqliteStore implements Store {
     return this.tables.probes.prune(olderThan, batchSize, shouldContinue);
   }
 
+  rollUp(now: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number> {
+    return this.rollups.rollUp(now, batchSize, shouldContinue);
+  }
+
+  rolledUpBefore(): string | null {
+    const through = this.rollups.rolledUpThrough();
+    return through === null ? null : new Date((through + 1) * HOUR_MS).toISOString();
+  }
+
+  pruneRollups(olderThan: Instant, batchSize?: number, shouldContinue?: () => boolean): Promise<number> {
+    return this.rollups.prune(olderThan, batchSize, shouldContinue);
+  }
+
   pruneOutbox(olderThan: Instant): number {
     return this.tables.outbox.prune(olderThan);
   }
@@ -209,6 +252,17 @@ export class SqliteStore implements Store {
     return (this.groups ??= new SlackGroupStore((source) => this.db.sql(source)));
   }
 
+  /**
+   * Where the complete raw probes begin: the start of the first hour after the pruning cutoff, as long as the hours
+   * before it are rolled up; null while no probe was pruned (or none rolled up: there is nothing to summarise).
+   */
+  private rawProbesFrom(): string | null {
+    const pruned = readNumber(this.db, 'probes_pruned_before_ms');
+    const through = this.rollups.rolledUpThrough();
+    if (pruned === null || through === null) return null;
+    return new Date(Math.min(Math.ceil(pruned / HOUR_MS), through + 1) * HOUR_MS).toISOString();
+  }
+
   /** Checkpoints the WAL into the main file (writer) and closes; safe to call twice. */
   close(): void {
     if (this.closed) return;
@@ -223,4 +277,8 @@ export class SqliteStore implements Store {
     }
     this.db.db.close();
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -174,3 +174,26 @@ export interface HourlyOutcomeCount {
 }
 
 export type OutboxCounts = Record<Channel, { pending: number; delivered: number; failed: number }>;
+
+/** One outcome's probes in an hour of a connection's roll-up. */
+export interface HourlyOutcome {
+  outcome: Outcome;
+  class: OutcomeClass;
+  probes: number;
+  /** Total durations in seconds of the probes that have one (`timed` of them: a credential problem sends nothing). */
+  timed: number;
+  totalSeconds: { sum: number; min: number | null; max: number | null };
+}
+
+/** A connection's UTC hour as rolled up (probe_hours, state_hours): what remains of it once its raw probes are pruned. */
+export interface HourlySummary {
+  /** The start of the UTC hour, ISO 8601. */
+  hour: string;
+  /** Per outcome, most probes first; empty for an hour without probes. */
+  outcomes: HourlyOutcome[];
+  /**
+   * Seconds in each state within the hour, from the recorded state changes (states it was not in are absent).
+   * They add up to 3600, less in the hour the connection was added to or removed from the config.
+   */
+  states: Partial<Record<AuthState, number>>;
+}

@@ -134,7 +134,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 export function storedProbeCounts(databasePath: string, connections: readonly string[]): number[] {
   const db = new Database(databasePath, { readonly: true });
   try {
-    const count = db.prepare('SELECT count(*) AS n FROM probes WHERE connection = ?');
+    const count = db.prepare('SELECT count(*) AS n FROM probe_history WHERE connection = ?');
     return connections.map((name) => (count.get(name) as { n: number }).n);
   } finally {
     db.close();
