@@ -37,7 +37,7 @@ export class RollupTable {
    * Rolls up every hour that ended ROLLUP_DELAY_MS before `now` and is not rolled up yet, oldest first.
    * Stops between two transactions when `shouldContinue` says so. Returns the hours completed.
    */
-  rollUp(now: Instant, batchSize = 500, shouldContinue: () => boolean = () => true): Promise<number> {
+  rollUp(now: Instant, batchSize = 100, shouldContinue: () => boolean = () => true): Promise<number> {
     this.running ??= this.rollUpHours(now, batchSize, shouldContinue).finally(() => (this.running = null));
     return this.running;
   }
@@ -71,7 +71,7 @@ export class RollupTable {
    * Deletes roll-ups of hours that started before `olderThan`, a few connections and at most a day of hours per
    * short transaction, yielding between them. Returns the rows deleted.
    */
-  async prune(olderThan: Instant, batchSize = 200, shouldContinue: () => boolean = () => true): Promise<number> {
+  async prune(olderThan: Instant, batchSize = 100, shouldContinue: () => boolean = () => true): Promise<number> {
     const cutoff = Math.floor(toMs(olderThan) / HOUR_MS);
     const ids = this.ids.all().map((row) => row.id);
     let total = 0;
