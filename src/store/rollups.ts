@@ -6,7 +6,8 @@
 // transactions of `batchSize` connections, yielding to the event loop between them. Each batch first deletes what
 // it is about to write, so a rerun rewrites the same rows; the watermark (meta rolled_up_through_hour) moves in the
 // transaction of the hour's last batch, so a crash mid-hour is redone, never counted twice. The first run starts at
-// the earliest raw probe's hour. Raw probes are pruned only below the watermark (daemon/rollup-job.ts).
+// the earliest raw probe's hour (but for the last probes pruning keeps). Raw probes are pruned only below the
+// watermark (daemon/rollup-job.ts).
 import type { Outcome, OutcomeClass } from '../diagnosis/outcome-names.js';
 import type { AuthState } from '../state/types.js';
 import { iso, type Instant } from '../time/instant.js';
@@ -229,7 +230,11 @@ export const SQL = {
     FROM connection_ids i JOIN connections c ON c.name = i.name
     WHERE i.id BETWEEN @lo AND @hi AND c.first_seen < @endIso AND (c.removed_at IS NULL OR c.removed_at > @startIso)`,
   insertStateHour: 'INSERT INTO state_hours (connection_id, hour, state, seconds) VALUES (?, ?, ?, ?)',
-  earliestProbe: 'SELECT min((SELECT min(p.started_ms) FROM probes p WHERE p.connection_id = i.id)) AS ms FROM connection_ids i',
+  // Not counting the last and last ok probes, which pruning keeps however old (a connection removed a year ago).
+  earliestProbe: `SELECT min((SELECT p.started_ms FROM probes p WHERE p.connection_id = i.id
+      AND p.id NOT IN (SELECT coalesce(s.last_probe_id, -1) FROM connection_state s WHERE s.name = i.name
+                       UNION ALL SELECT coalesce(s.last_ok_probe_id, -1) FROM connection_state s WHERE s.name = i.name)
+      ORDER BY p.started_ms LIMIT 1)) AS ms FROM connection_ids i`,
   // Per connection of the range, its oldest hour through the primary key (min() over an IN list would read them all).
   oldestHour: `SELECT min(coalesce(p, s), coalesce(s, p)) AS hour FROM (SELECT
       min((SELECT min(hour) FROM probe_hours WHERE connection_id = i.id)) AS p,

@@ -101,6 +101,16 @@ test('time in each state of an hour with changes adds up to 3600 s; a connection
   store.close();
 });
 
+test('the first roll-up starts at the earliest probe, not at a last probe that pruning kept from long ago', async () => {
+  const store = storeWith(['a', 'gone'], at(-400 * 24 * 60));
+  recordProbe(store, 'gone', at(-300 * 24 * 60), 'ok'); // its last (and last ok) probe: kept however old
+  store.upsertConnections([historyConnection('a')], at(-24 * 60));
+  for (let minute = 0; minute < 120; minute += 10) recordProbe(store, 'a', at(minute), 'ok');
+  assert.equal(await store.rollUp(afterHour(1)), 2);
+  assert.deepEqual(store.probeHours('a', at(-400 * 24 * 60), at(120), 10_000).map((hour) => hour.hour), [at(60), at(0)]);
+  store.close();
+});
+
 test('a rerun changes nothing, and a stop halfway through an hour followed by a restart does not count twice', async () => {
   const reference = storeWith(['a', 'b', 'c']);
   const path = newDbPath();

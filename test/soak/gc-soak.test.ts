@@ -2,7 +2,7 @@
 // forced every 20 ms, then a SIGTERM that must end in exit 0. better-sqlite3 12 aborted the process on Node >= 24.19
 // when a collection finalized a statement (`Assertion failed: (env) != nullptr` in RemoveEnvironmentCleanupHook);
 // this is the check that catches that kind of crash on every Node version CI runs. The second phase ages the first
-// phase's history by two days and restarts the daemon with a one-second retention, so that start-up upkeep rolls
+// phase's history by two hours and restarts the daemon with a one-second retention, so that start-up upkeep rolls
 // its hours up and prunes its rows in many batches, the path where better-sqlite3 12 aborted; `status` and
 // `history` read the database under the same pressure.
 import { after, before, test } from 'node:test';
@@ -18,7 +18,7 @@ const GC_PRESSURE = fileURLToPath(new URL('../support/gc-pressure.js', import.me
 const CONNECTIONS = 240;
 /** The soak lasts until this many full collections ran in the daemon (and every connection was probed twice). */
 const COLLECTIONS = 300;
-const DAY_MS = 86_400_000;
+const AGE_MS = 2 * 3_600_000;
 
 let fixture: JiraFixture;
 let workspace: DaemonWorkspace;
@@ -87,12 +87,13 @@ test(`${CONNECTIONS} connections every 2 s under forced garbage collection (${CO
     assert.equal(read.code, 0, `${args[0]}: exit ${read.code}:\n${read.stderr}`);
   }
 
-  // Two days older: hours long over, which the upkeep rolls up before it prunes their raw probes.
+  // Two hours older: their hours are over (by more than the roll-up's 15 minutes), so the upkeep rolls them up
+  // before it prunes their raw probes.
   const db = new Database(workspace.dbPath);
-  db.exec(`UPDATE probes SET started_ms = started_ms - ${2 * DAY_MS};
-    UPDATE probe_details SET first_ms = first_ms - ${2 * DAY_MS}, last_ms = last_ms - ${2 * DAY_MS};
-    UPDATE events SET at = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(at) - 2);
-    UPDATE connections SET first_seen = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(first_seen) - 2);`);
+  db.exec(`UPDATE probes SET started_ms = started_ms - ${AGE_MS};
+    UPDATE probe_details SET first_ms = first_ms - ${AGE_MS}, last_ms = last_ms - ${AGE_MS};
+    UPDATE events SET at = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(at) - ${AGE_MS / 86_400_000});
+    UPDATE connections SET first_seen = strftime('%Y-%m-%dT%H:%M:%fZ', julianday(first_seen) - ${AGE_MS / 86_400_000});`);
   db.close();
   workspace.write({ connections, defaults: { schedule: '*/2 * * * * *' }, retention: '1s' });
   daemon = new DaemonProcess(workspace.configPath, { env, logLevel: 'info', nodeArgs: pressure });
