@@ -29,11 +29,11 @@ import Database from 'better-sqlite3';
 import { createTestPki } from '../src/demo/pki.js';
 import { configYaml } from '../test/support/daemon-config.js';
 import { startSlackMock } from '../test/support/slack-mock.js';
-import { machineFacts, planTenants, readLogLines, round, scrapeErrors, scrapeMetrics, spawnDaemon, stopProcess, waitForStart } from './harness.js';
+import { machineFacts, planTenants, readLogLines, round, scrapeErrors, scrapeMetrics, spawnDaemon, stopProcess, unitNodeOptions, waitForStart } from './harness.js';
 import { startJiraProcess } from './jira-launcher.js';
 import type { JiraProcessSpec } from './jira-process.js';
 import { bucketsBetween, histogramQuantile, processCpuSeconds, processMemory, quantileBeyondLastBucket, readDaemonSample, type DaemonSample } from './measure.js';
-import { sampleHealthz, summarizeHealth, type HealthSummary } from './healthz-sampler.js';
+import { sampleHealthz, summarizeHealth, type HealthSample, type HealthSummary } from './healthz-sampler.js';
 import { printReport, START_DELAY_P99_LIMIT_SECONDS, HEALTHZ_LIMIT_MS, type PhaseDelay } from './foreign-lock-report.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -136,12 +136,21 @@ function holdLock(dbPath: string, holdMs: number): LockHolder {
 
 interface Mark {
   at: number;
+  /** How long the scrape took (seconds): the daemon answers it on the same thread as everything else. */
+  scrapeSeconds: number;
   sample: DaemonSample;
+  /** The daemon's own event-loop delay since its previous scrape (prom-client's nodejs_eventloop_lag_*), seconds. */
+  loopLag: { p99: number | null; max: number | null };
 }
 
 async function mark(url: string): Promise<Mark> {
   const at = Date.now();
-  return { at, sample: readDaemonSample((await scrapeMetrics(url)).text) };
+  const { text, seconds } = await scrapeMetrics(url);
+  const gauge = (name: string) => {
+    const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+    return value === undefined ? null : round(Number(value), 3);
+  };
+  return { at, scrapeSeconds: round(seconds, 3)!, sample: readDaemonSample(text), loopLag: { p99: gauge('nodejs_eventloop_lag_p99_seconds'), max: gauge('nodejs_eventloop_lag_max_seconds') } };
 }
 
 function startDelay(from: Mark, to: Mark): PhaseDelay {
@@ -157,6 +166,18 @@ function startDelay(from: Mark, to: Mark): PhaseDelay {
     p99BeyondLastBucket: p99.beyondLastBucket,
     met: !p99.beyondLastBucket && (p99.seconds ?? 0) < START_DELAY_P99_LIMIT_SECONDS,
   };
+}
+
+function healthTimeline(samples: HealthSample[], origin: number): [number, number, number | null][] {
+  const seconds = new Map<number, { sent: number; maxMs: number | null }>();
+  for (const sample of samples) {
+    const second = Math.floor((sample.at - origin) / 1000);
+    const entry = seconds.get(second) ?? { sent: 0, maxMs: null };
+    entry.sent += 1;
+    entry.maxMs = sample.ms === null ? entry.maxMs : Math.max(entry.maxMs ?? 0, Math.round(sample.ms));
+    seconds.set(second, entry);
+  }
+  return [...seconds].sort(([a], [b]) => a - b).map(([second, entry]) => [second, entry.sent, entry.maxMs]);
 }
 
 /** Probe rows per connection as the database holds them now (read-only; WAL readers never wait for the writer). */
@@ -224,7 +245,7 @@ async function main(): Promise<number> {
     const logPath = join(dir, 'daemon.log');
     console.log(
       `foreign-lock: ${options.connections} connections on "${options.schedule}" (${flips.length} made to fail under the lock), lock held ${options.lockSeconds} s; ` +
-        `load average ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}; work dir ${dir}`,
+        `load average ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}; daemon NODE_OPTIONS "${unitNodeOptions()}" (the systemd unit's); work dir ${dir}`,
     );
     const daemon = spawnDaemon({ configPath, logPath, env: { [SLACK_ENV]: slack.webhookUrl } });
     children.push(daemon);
@@ -237,6 +258,7 @@ async function main(): Promise<number> {
 
     // Baseline: one period before the lock, /healthz sampled from here to the end.
     const health = sampleHealthz(url, options.healthzIntervalMs);
+    const healthFrom = Date.now();
     const cpuAtStart = processCpuSeconds(daemon.pid!);
     await sleep(options.periodSeconds * 1000);
     const before = await mark(url);
@@ -311,7 +333,8 @@ async function main(): Promise<number> {
     };
 
     const phases: [string, number, number][] = [
-      ['before', before.at - options.periodSeconds * 1000, lockedAt],
+      // Requests sent in the last second before the lock may be answered under it: they count for no phase.
+      ['before', healthFrom, before.at - 1000],
       ['during', lockedAt, releasedAt],
       ['after', releasedAt, end.at],
     ];
@@ -338,6 +361,9 @@ async function main(): Promise<number> {
       lock: { waitedForItMs: waitedMs, heldSeconds: round((releasedAt - lockedAt) / 1000, 2) },
       healthz: healthByPhase,
       startDelay: delays,
+      scrapes: Object.fromEntries(Object.entries({ warm, before, atRelease, after, end }).map(([name, m]) => [name, { atSeconds: round((m.at - lockedAt) / 1000, 1), scrapeSeconds: m.scrapeSeconds, loopLag: m.loopLag }])),
+      /** Per second from the baseline on (seconds from the lock): /healthz requests sent, and the slowest answer (ms). */
+      healthzTimeline: healthTimeline(samples, lockedAt),
       probes: { loggedDuringLock, skippedTicksFromLock: skippedTicks, quietMomentAfterReleaseSeconds: round((quietAt - releasedAt) / 1000, 1), openFdsAtQuietMoment: fdsAtQuiet },
       notifications,
       daemon: { cpuPercentOfOneCore: round((100 * cpuSeconds) / ((end.at - before.at) / 1000 + options.periodSeconds), 1), peakRssMiB },

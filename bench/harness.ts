@@ -4,10 +4,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateApiToken, generatePat, type JiraDeployment, type TenantOptions } from '../src/demo/simulated-jira.js';
 import { CLI_PATH, childEnv } from '../test/support/cli.js';
+import { parseUnit } from '../test/support/deploy-systemd.js';
+
+const UNIT_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'deploy', 'systemd', 'authwatch.service');
+
+/**
+ * The NODE_OPTIONS the shipped systemd unit starts the daemon with (its Environment= lines), so that a benchmark
+ * measures the daemon as deployed; '' when the unit sets none.
+ */
+export function unitNodeOptions(): string {
+  const entries = parseUnit(readFileSync(UNIT_PATH, 'utf8')).filter((entry) => entry.section === 'Service' && entry.key === 'Environment');
+  let options = '';
+  for (const { value } of entries) {
+    const match = /^"?NODE_OPTIONS=(.*?)"?$/.exec(value);
+    if (match) options = match[1];
+  }
+  return options;
+}
 
 export interface BenchTenant {
   name: string;
@@ -73,13 +91,17 @@ export interface DaemonSpawn {
   /** Options of `authwatch run` (--concurrency N). */
   runArgs?: string[];
   env?: Record<string, string | undefined>;
+  /** NODE_OPTIONS of the daemon; default: the systemd unit's (unitNodeOptions). */
+  nodeOptions?: string;
 }
 
 /** The built daemon (`authwatch run`), its stdout and stderr appended to logPath. */
 export function spawnDaemon(spec: DaemonSpawn): ChildProcess {
   const logFd = openSync(spec.logPath, 'a');
   const args = [...(spec.nodeArgs ?? []), CLI_PATH, '--config', spec.configPath, '--log-level', 'info', 'run', ...(spec.runArgs ?? [])];
-  const daemon = spawn(process.execPath, args, { env: childEnv(spec.env), stdio: ['ignore', logFd, logFd] });
+  const nodeOptions = spec.nodeOptions ?? unitNodeOptions();
+  const env = childEnv({ ...spec.env, NODE_OPTIONS: nodeOptions === '' ? undefined : nodeOptions });
+  const daemon = spawn(process.execPath, args, { env, stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   return daemon;
 }

@@ -5,7 +5,8 @@
 //                          [--failing-percent 10] [--concurrency N] [--scrape-interval 15] [--cpu-prof] [--keep]
 //                          [--out bench/results/latest.json]       (--quick = --connections 1000 --minutes 1)
 //                          [--metrics-only] [--latency-ms 0]   (the simulated Jira answers that much later)
-//                          [--node-arg=--max-semi-space-size=2 ...] [--heap-snapshot]
+//                          [--node-arg=--max-semi-space-size=2 ...] [--heap-snapshot] [--daemon-env NAME=VALUE ...]
+//                          [--node-options "..."]   (default: the NODE_OPTIONS of deploy/systemd/authwatch.service)
 //                          [--max-rss-mib 300] [--max-cpu-percent 30] [--max-bytes-per-probe 150]
 //
 // First, without any process: series per connection and the time of one /metrics render at 1,000 and 10,000
@@ -24,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestPki } from '../src/demo/pki.js';
 import { configYaml } from '../test/support/daemon-config.js';
-import { machineFacts, planTenants, round, scrapeErrors, scrapeMetrics as scrape, spawnDaemon, stopProcess, waitForStart, type BenchTenant } from './harness.js';
+import { machineFacts, planTenants, round, unitNodeOptions, scrapeErrors, scrapeMetrics as scrape, spawnDaemon, stopProcess, waitForStart, type BenchTenant } from './harness.js';
 import type { JiraProcessSpec } from './jira-process.js';
 import { startJiraProcess } from './jira-launcher.js';
 import { measureScrapes, printScrapes } from './metrics-scrape.js';
@@ -66,6 +67,8 @@ interface BenchOptions {
   nodeArgs: string[];
   /** Extra environment of the daemon (MALLOC_ARENA_MAX=2, …). */
   daemonEnv: Record<string, string>;
+  /** NODE_OPTIONS of the daemon: the systemd unit's unless --node-options is given ('' for none). */
+  nodeOptions: string;
   /** Writes a heap snapshot of the daemon at the last snapshot (--heapsnapshot-signal); keeps the work directory. */
   heapSnapshot: boolean;
   limits: { peakRssMiB: number; cpuPercentOfOneCore: number; bytesPerProbe: number };
@@ -90,6 +93,7 @@ function parseOptions(argv: string[]): BenchOptions {
       'metrics-only': { type: 'boolean', default: false },
       'node-arg': { type: 'string', multiple: true, default: [] },
       'daemon-env': { type: 'string', multiple: true, default: [] },
+      'node-options': { type: 'string' },
       'heap-snapshot': { type: 'boolean', default: false },
       'max-rss-mib': { type: 'string', default: '300' },
       'max-cpu-percent': { type: 'string', default: '30' },
@@ -116,6 +120,7 @@ function parseOptions(argv: string[]): BenchOptions {
     keep: values.keep ?? false,
     metricsOnly: values['metrics-only'] ?? false,
     nodeArgs: values['node-arg'] ?? [],
+    nodeOptions: values['node-options'] ?? unitNodeOptions(),
     daemonEnv: Object.fromEntries(
       (values['daemon-env'] ?? []).map((pair) => {
         const equals = pair.indexOf('=');
@@ -188,7 +193,8 @@ async function main(): Promise<number> {
   try {
     console.log(
       `bench: ${options.connections} connections on "${SCHEDULE}" across ${options.tenants} tenants (${options.failingPercent}% with a wrong secret), ` +
-        `${options.warmupMinutes} warm-up + ${options.minutes} measured minute(s), ${cores} cores; work dir ${dir}`,
+        `${options.warmupMinutes} warm-up + ${options.minutes} measured minute(s), ${cores} cores, load average ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}; ` +
+        `daemon NODE_OPTIONS "${options.nodeOptions}"; work dir ${dir}`,
     );
     const pkiDir = join(dir, 'pki');
     mkdirSync(pkiDir);
@@ -215,8 +221,10 @@ async function main(): Promise<number> {
     if (options.cpuProf || options.heapSnapshot) mkdirSync(profileDir, { recursive: true });
     const runArgs = options.concurrency ? ['--concurrency', String(options.concurrency)] : [];
     const spawnedAt = Date.now();
-    const daemon = spawnDaemon({ configPath, logPath, nodeArgs, runArgs, env: options.daemonEnv });
+    const daemon = spawnDaemon({ configPath, logPath, nodeArgs, runArgs, env: options.daemonEnv, nodeOptions: options.nodeOptions });
     children.push(daemon);
+    // From the spawn on: loading a 10,000-connection config and the first probes are part of the peak.
+    const timeline = sampleEverySecond(daemon.pid!, spawnedAt);
     const url = await waitForStart(daemon, logPath, 120_000 + options.connections * 20);
     const startupSeconds = (Date.now() - spawnedAt) / 1000;
     const startupCpuSeconds = processCpuSeconds(daemon.pid!);
@@ -224,7 +232,6 @@ async function main(): Promise<number> {
 
     const pids = { daemon: daemon.pid!, jira: jira.child.pid! };
     const snapshots: Snapshot[] = [await takeSnapshot(url, pids, dbPath)];
-    const timeline = sampleEverySecond(daemon.pid!, spawnedAt);
     const firstBoundary = nextMinuteBoundary(Date.now());
     // Five seconds before each boundary: the previous cycle has had 55 s, and a scrape (about 1 s at 10,000
     // connections) cannot run into the next cycle's first probes.
@@ -346,6 +353,11 @@ async function main(): Promise<number> {
         `(used ${MIB(memory.heapUsed)}; new space ${MIB(memory.spaces.new?.size ?? 0)}, old ${MIB(memory.spaces.old?.size ?? 0)}) + ${MIB(memory.rss - memory.heapTotal)} outside it (external ${MIB(memory.external)})`,
     );
     const busiest = timeline.samples.reduce((top, sample) => (sample.fds > top.fds ? sample : top), { t: 0, rssMiB: 0, fds: 0 });
+    const gcSeconds = Object.values(measured.gc).reduce((sum, entry) => sum + entry.seconds, 0);
+    console.log(
+      `garbage collection: ${round((100 * gcSeconds) / measured.seconds, 1)}% of one core in pauses (` +
+        `${Object.entries(measured.gc).filter(([, entry]) => entry.count > 0).map(([kind, entry]) => `${kind} ${entry.count}× ${entry.seconds} s`).join(', ')})`,
+    );
     console.log(`open descriptors (≈ probes in flight): at most ${busiest.fds}, ${busiest.t} s after the daemon started`);
     console.log(`simulated Jira CPU: ${measured.cpuPercentOfOneCore.jira}% of one core (same machine); bench ${measured.cpuPercentOfOneCore.bench}%; other processes ${measured.cpuPercentOfOneCore.other}%`);
     console.log(`/metrics: ${result.metrics.series} series, ${(last.scrapeBytes / 2 ** 20).toFixed(1)} MiB, scrape median ${result.metrics.scrapeSecondsMedian} s, max ${result.metrics.scrapeSecondsMax} s${scrapeErrors.length > 0 ? `; ${scrapeErrors.length} scrape(s) failed and were retried: ${scrapeErrors.join('; ')}` : ''}`);
