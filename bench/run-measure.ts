@@ -125,6 +125,8 @@ export interface Interval {
   probeRowsAdded: number;
   heapUsedMiB: number;
   openFds: number;
+  /** Garbage-collection pauses in the interval, by kind: seconds and how many. */
+  gc: Record<string, { seconds: number; count: number }>;
 }
 
 export function intervalBetween(label: string, from: Snapshot, to: Snapshot, cores: number): Interval {
@@ -175,6 +177,9 @@ export function intervalBetween(label: string, from: Snapshot, to: Snapshot, cor
     probeRowsAdded: to.probeRows - from.probeRows,
     heapUsedMiB: round(to.memory.heapUsed / 2 ** 20, 1)!,
     openFds: to.memory.openFds,
+    gc: Object.fromEntries(
+      Object.entries(to.memory.gc).map(([kind, { seconds, count }]) => [kind, { seconds: round(seconds - (from.memory.gc[kind]?.seconds ?? 0), 3)!, count: count - (from.memory.gc[kind]?.count ?? 0) }]),
+    ),
   };
 }
 
