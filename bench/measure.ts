@@ -128,3 +128,50 @@ export function median(values: number[]): number | null {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
+
+/** The daemon's memory as its own /metrics reports it (prom-client's process and Node.js metrics), in bytes. */
+export interface MemorySample {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory of C++ objects bound to JavaScript ones (Buffers, sockets' native parts) that V8 is told about. */
+  external: number;
+  /** Heap spaces: size (committed) and used, e.g. new, old, code, large_object. */
+  spaces: Record<string, { size: number; used: number }>;
+  /** File descriptors open: about one per probe in flight (its socket) over a base of a few dozen. */
+  openFds: number;
+  /** Pause time of every garbage collection so far, by kind (minor, major, incremental, weakcb), seconds; and their number. */
+  gc: Record<string, { seconds: number; count: number }>;
+}
+
+const SPACE_LABEL = LABEL('space');
+const KIND_LABEL = LABEL('kind');
+
+/** Reads the memory series from a Prometheus text exposition (they come before the per-connection ones). */
+export function readMemorySample(text: string): MemorySample {
+  const sample: MemorySample = { rss: NaN, heapTotal: NaN, heapUsed: NaN, external: NaN, spaces: {}, openFds: NaN, gc: {} };
+  for (const line of text.split('\n', 1000)) {
+    if (!line.startsWith('nodejs_') && !line.startsWith('process_')) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const name = line.slice(0, Math.min(...[line.indexOf('{'), line.indexOf(' ')].filter((index) => index >= 0)));
+    if (name === 'process_resident_memory_bytes') sample.rss = value;
+    else if (name === 'process_open_fds') sample.openFds = value;
+    else if (name === 'nodejs_gc_duration_seconds_sum' || name === 'nodejs_gc_duration_seconds_count') {
+      const kind = KIND_LABEL.exec(line)?.[1] ?? '';
+      const entry = (sample.gc[kind] ??= { seconds: 0, count: 0 });
+      if (name.endsWith('_sum')) entry.seconds = value;
+      else entry.count = value;
+    }
+    else if (name === 'nodejs_heap_size_total_bytes') sample.heapTotal = value;
+    else if (name === 'nodejs_heap_size_used_bytes') sample.heapUsed = value;
+    else if (name === 'nodejs_external_memory_bytes') sample.external = value;
+    else if (name === 'nodejs_heap_space_size_total_bytes' || name === 'nodejs_heap_space_size_used_bytes') {
+      const space = SPACE_LABEL.exec(line)?.[1] ?? '';
+      if (value === 0 && !sample.spaces[space]) continue;
+      const entry = (sample.spaces[space] ??= { size: 0, used: 0 });
+      if (name.endsWith('total_bytes')) entry.size = value;
+      else entry.used = value;
+    }
+  }
+  return sample;
+}

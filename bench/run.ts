@@ -5,6 +5,9 @@
 //                          [--failing-percent 10] [--concurrency N] [--scrape-interval 15] [--cpu-prof] [--keep]
 //                          [--out bench/results/latest.json]       (--quick = --connections 1000 --minutes 1)
 //                          [--metrics-only] [--latency-ms 0]   (the simulated Jira answers that much later)
+//                          [--node-arg=--max-semi-space-size=2 ...] [--heap-snapshot] [--daemon-env NAME=VALUE ...]
+//                          [--node-options "..."]   (default: the NODE_OPTIONS of deploy/systemd/authwatch.service)
+//                          [--max-rss-mib 300] [--max-cpu-percent 30] [--max-bytes-per-probe 150]
 //
 // First, without any process: series per connection and the time of one /metrics render at 1,000 and 10,000
 // connections (bench/metrics-scrape.ts); --metrics-only stops there.
@@ -13,34 +16,33 @@
 // to a file as journald would take them) and this one, which scrapes /metrics like Prometheus (every 15 s) and
 // samples /proc. The first cycle (warm-up) is reported apart; the measured window is the whole minutes after it,
 // sampled five seconds before each minute boundary so that every cycle in it has had 55 s to finish.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import { createTestPki } from '../src/demo/pki.js';
-import { generateApiToken, generatePat, type JiraDeployment, type TenantOptions } from '../src/demo/simulated-jira.js';
-import { CLI_PATH, childEnv } from '../test/support/cli.js';
 import { configYaml } from '../test/support/daemon-config.js';
+import { machineFacts, planTenants, round, unitNodeOptions, scrapeErrors, scrapeMetrics as scrape, spawnDaemon, stopProcess, waitForStart, type BenchTenant } from './harness.js';
 import type { JiraProcessSpec } from './jira-process.js';
 import { startJiraProcess } from './jira-launcher.js';
 import { measureScrapes, printScrapes } from './metrics-scrape.js';
+import { median, processCpuSeconds } from './measure.js';
 import {
-  bucketsBetween,
-  histogramQuantile,
-  machineCpuSeconds,
-  median,
-  processCpuSeconds,
-  processMemory,
-  quantileBeyondLastBucket,
-  readDaemonSample,
-  type DaemonSample,
-  type HistogramBucket,
-} from './measure.js';
+  countLogMessages,
+  delay,
+  intervalBetween,
+  MIB,
+  memoryBreakdown,
+  printTable,
+  sampleEverySecond,
+  takeSnapshot,
+  waitForHeapSnapshot,
+  type Interval,
+  type Snapshot,
+} from './run-measure.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCHEDULE = '* * * * *';
@@ -61,6 +63,15 @@ interface BenchOptions {
   cpuProf: boolean;
   keep: boolean;
   metricsOnly: boolean;
+  /** Node.js options for the daemon (V8 flags to try). */
+  nodeArgs: string[];
+  /** Extra environment of the daemon (MALLOC_ARENA_MAX=2, …). */
+  daemonEnv: Record<string, string>;
+  /** NODE_OPTIONS of the daemon: the systemd unit's unless --node-options is given ('' for none). */
+  nodeOptions: string;
+  /** Writes a heap snapshot of the daemon at the last snapshot (--heapsnapshot-signal); keeps the work directory. */
+  heapSnapshot: boolean;
+  limits: { peakRssMiB: number; cpuPercentOfOneCore: number; bytesPerProbe: number };
   out: string;
 }
 
@@ -80,6 +91,13 @@ function parseOptions(argv: string[]): BenchOptions {
       keep: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       'metrics-only': { type: 'boolean', default: false },
+      'node-arg': { type: 'string', multiple: true, default: [] },
+      'daemon-env': { type: 'string', multiple: true, default: [] },
+      'node-options': { type: 'string' },
+      'heap-snapshot': { type: 'boolean', default: false },
+      'max-rss-mib': { type: 'string', default: '300' },
+      'max-cpu-percent': { type: 'string', default: '30' },
+      'max-bytes-per-probe': { type: 'string', default: '150' },
       out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results', 'latest.json') },
     },
   });
@@ -101,36 +119,23 @@ function parseOptions(argv: string[]): BenchOptions {
     cpuProf: values['cpu-prof'] ?? false,
     keep: values.keep ?? false,
     metricsOnly: values['metrics-only'] ?? false,
+    nodeArgs: values['node-arg'] ?? [],
+    nodeOptions: values['node-options'] ?? unitNodeOptions(),
+    daemonEnv: Object.fromEntries(
+      (values['daemon-env'] ?? []).map((pair) => {
+        const equals = pair.indexOf('=');
+        if (equals < 1) throw new Error(`--daemon-env takes NAME=VALUE, not ${pair}`);
+        return [pair.slice(0, equals), pair.slice(equals + 1)];
+      }),
+    ),
+    heapSnapshot: values['heap-snapshot'] ?? false,
+    limits: {
+      peakRssMiB: whole('max-rss-mib', values['max-rss-mib'], 300),
+      cpuPercentOfOneCore: whole('max-cpu-percent', values['max-cpu-percent'], 30),
+      bytesPerProbe: whole('max-bytes-per-probe', values['max-bytes-per-probe'], 150),
+    },
     out: resolve(values.out!),
   };
-}
-
-interface BenchTenant {
-  name: string;
-  deployment: JiraDeployment;
-  email: string;
-  goodSecretFile: string;
-  wrongSecretFile: string;
-}
-
-/** Tenants alternate Cloud (basic: email + API token) and DC (bearer PAT); each has a right and a wrong secret file. */
-function planTenants(count: number, secretsDir: string): { tenants: BenchTenant[]; options: TenantOptions[] } {
-  mkdirSync(secretsDir, { mode: 0o700 });
-  const tenants: BenchTenant[] = [];
-  const options: TenantOptions[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const name = `tenant-${String(index).padStart(4, '0')}`;
-    const deployment: JiraDeployment = index % 2 === 0 ? 'cloud' : 'datacenter';
-    const email = `integration@${name}.example.com`;
-    const [good, wrong] = deployment === 'cloud' ? [generateApiToken(), generateApiToken()] : [generatePat(), generatePat()];
-    const goodSecretFile = join(secretsDir, `${name}.secret`);
-    const wrongSecretFile = join(secretsDir, `${name}.wrong`);
-    writeFileSync(goodSecretFile, `${good}\n`, { mode: 0o600 });
-    writeFileSync(wrongSecretFile, `${wrong}\n`, { mode: 0o600 });
-    tenants.push({ name, deployment, email, goodSecretFile, wrongSecretFile });
-    options.push({ name, deployment, user: { emailAddress: email }, credentials: deployment === 'cloud' ? { apiToken: good } : { pat: good } });
-  }
-  return { tenants, options };
 }
 
 /** Whether connection `index` gets a wrong secret (401): spread evenly, failingPercent of every hundred. */
@@ -152,257 +157,8 @@ function connectionEntries(options: BenchOptions, tenants: BenchTenant[], baseUr
   });
 }
 
-interface LogLine {
-  level?: string;
-  msg?: string;
-  listen?: string;
-}
-
-function readLogLines(path: string): LogLine[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => {
-      try {
-        return JSON.parse(line) as LogLine;
-      } catch {
-        return {};
-      }
-    });
-}
-
-async function waitForStart(daemon: ChildProcess, logPath: string, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    // Only the head of the log: the start line comes before any probe line.
-    const started = readLogLines(logPath).find((line) => line.msg === 'authwatch started');
-    if (started?.listen) return started.listen;
-    if (daemon.exitCode !== null || daemon.signalCode !== null) break;
-    await sleep(200);
-  }
-  throw new Error(`the daemon did not start within ${timeoutMs / 1000} s; see ${logPath}`);
-}
-
-async function stopProcess(child: ChildProcess, graceMs: number): Promise<number> {
-  const started = Date.now();
-  if (child.exitCode !== null || child.signalCode !== null) return 0;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-  return (Date.now() - started) / 1000;
-}
-
-interface Snapshot {
-  at: number;
-  daemon: DaemonSample;
-  /** Probes per connection name (probe rows in the database; authwatch_probes_total counts by outcome only). */
-  perConnection: Map<string, number>;
-  scrapeSeconds: number;
-  scrapeBytes: number;
-  daemonCpu: number;
-  jiraCpu: number;
-  benchCpu: number;
-  machine: { busy: number; total: number };
-  daemonRss: number;
-  daemonPeakRss: number;
-  jiraPeakRss: number;
-  dbBytes: number;
-  probeRows: number;
-}
-
-async function scrape(url: string): Promise<{ text: string; seconds: number }> {
-  const started = performance.now();
-  const response = await fetch(`${url}/metrics`);
-  const text = await response.text();
-  const seconds = (performance.now() - started) / 1000;
-  if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
-  return { text, seconds };
-}
-
-/** The database's logical size (pages in use, WAL included: a reader sees the latest commit), its probe rows, and those per connection. */
-function databaseSize(path: string): { bytes: number; rows: number; perConnection: Map<string, number> } {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    const pages = db.pragma('page_count', { simple: true }) as number;
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    const rows = (db.prepare('SELECT count(*) AS n FROM probes').get() as { n: number }).n;
-    const perConnection = new Map(
-      (db.prepare('SELECT c.name AS connection, count(*) AS n FROM probes p JOIN connection_ids c ON c.id = p.connection_id GROUP BY c.name').all() as { connection: string; n: number }[]).map((row) => [row.connection, row.n]),
-    );
-    return { bytes: pages * pageSize, rows, perConnection };
-  } finally {
-    db.close();
-  }
-}
-
-async function takeSnapshot(url: string, pids: { daemon: number; jira: number }, dbPath: string): Promise<Snapshot> {
-  // CPU first, then the scrape: every snapshot measures the same way, and `at` is when the CPU was read.
-  const at = Date.now();
-  const usage = process.cpuUsage();
-  const cpu = { daemon: processCpuSeconds(pids.daemon), jira: processCpuSeconds(pids.jira), machine: machineCpuSeconds() };
-  const daemonMemory = processMemory(pids.daemon);
-  const jiraMemory = processMemory(pids.jira);
-  const { text, seconds } = await scrape(url);
-  const size = databaseSize(dbPath);
-  return {
-    at,
-    daemon: readDaemonSample(text),
-    perConnection: size.perConnection,
-    scrapeSeconds: seconds,
-    scrapeBytes: Buffer.byteLength(text),
-    daemonCpu: cpu.daemon,
-    jiraCpu: cpu.jira,
-    benchCpu: (usage.user + usage.system) / 1e6,
-    machine: cpu.machine,
-    daemonRss: daemonMemory.rssBytes,
-    daemonPeakRss: daemonMemory.peakRssBytes,
-    jiraPeakRss: jiraMemory.peakRssBytes,
-    dbBytes: size.bytes,
-    probeRows: size.rows,
-  };
-}
-
-interface Interval {
-  label: string;
-  seconds: number;
-  probes: number;
-  probesPerSecond: number;
-  probesByOutcome: Record<string, number>;
-  startDelay: {
-    p50: number | null;
-    p95: number | null;
-    p99: number | null;
-    /** Quantiles that fell in the +Inf bucket: their value is only a lower bound (the last finite bucket, 60 s). */
-    beyondLastBucket: string[];
-    observations: number;
-    mean: number | null;
-  };
-  /** Connections whose probe count grew by exactly one per minute of the interval, and the rest. */
-  connectionsOnSchedule: number;
-  connectionsOffSchedule: number;
-  cpuPercentOfOneCore: { daemon: number; jira: number; bench: number; other: number };
-  daemonCpuPercentOfMachine: number;
-  daemonRssMiB: number;
-  dbGrowthBytes: number;
-  probeRowsAdded: number;
-}
-
-function round(value: number | null, digits = 3): number | null {
-  return value === null ? null : Number(value.toFixed(digits));
-}
-
-function intervalBetween(label: string, from: Snapshot, to: Snapshot, cores: number): Interval {
-  const seconds = (to.at - from.at) / 1000;
-  // Cycles that fired inside the interval: one per minute boundary crossed.
-  const cycles = Math.floor(to.at / 60_000) - Math.floor(from.at / 60_000);
-  const buckets: HistogramBucket[] = bucketsBetween(from.daemon.startDelay.buckets, to.daemon.startDelay.buckets);
-  const observations = to.daemon.startDelay.count - from.daemon.startDelay.count;
-  const probesByOutcome: Record<string, number> = {};
-  for (const [outcome, count] of Object.entries(to.daemon.probesByOutcome)) {
-    const delta = count - (from.daemon.probesByOutcome[outcome] ?? 0);
-    if (delta > 0) probesByOutcome[outcome] = delta;
-  }
-  let onSchedule = 0;
-  for (const [name, count] of to.perConnection) if (count - (from.perConnection.get(name) ?? 0) === cycles) onSchedule += 1;
-  const percent = (cpu: number) => round((100 * cpu) / seconds, 1)!;
-  const daemonCpu = to.daemonCpu - from.daemonCpu;
-  const jiraCpu = to.jiraCpu - from.jiraCpu;
-  const benchCpu = to.benchCpu - from.benchCpu;
-  const machineBusy = to.machine.busy - from.machine.busy;
-  return {
-    label,
-    seconds: round(seconds, 1)!,
-    probes: to.daemon.probes - from.daemon.probes,
-    probesPerSecond: round((to.daemon.probes - from.daemon.probes) / seconds, 1)!,
-    probesByOutcome,
-    startDelay: {
-      p50: round(histogramQuantile(0.5, buckets)),
-      p95: round(histogramQuantile(0.95, buckets)),
-      p99: round(histogramQuantile(0.99, buckets)),
-      beyondLastBucket: (['p50', 'p95', 'p99'] as const).filter((name) => quantileBeyondLastBucket(Number(name.slice(1)) / 100, buckets)),
-      observations,
-      mean: observations > 0 ? round((to.daemon.startDelay.sum - from.daemon.startDelay.sum) / observations) : null,
-    },
-    connectionsOnSchedule: onSchedule,
-    connectionsOffSchedule: to.perConnection.size - onSchedule,
-    cpuPercentOfOneCore: {
-      daemon: percent(daemonCpu),
-      jira: percent(jiraCpu),
-      bench: percent(benchCpu),
-      other: percent(Math.max(0, machineBusy - daemonCpu - jiraCpu - benchCpu)),
-    },
-    daemonCpuPercentOfMachine: round((100 * daemonCpu) / seconds / cores, 1)!,
-    daemonRssMiB: round(to.daemonRss / 2 ** 20, 1)!,
-    dbGrowthBytes: to.dbBytes - from.dbBytes,
-    probeRowsAdded: to.probeRows - from.probeRows,
-  };
-}
-
-function machineFacts(): Record<string, unknown> {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-  return {
-    cores: os.availableParallelism(),
-    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    node: process.version,
-    kernel: `${os.type()} ${os.release()}`,
-    loadAverageAtStart: os.loadavg().map((value) => round(value, 2)),
-  };
-}
-
 function nextMinuteBoundary(after: number): number {
   return Math.ceil((after + 1) / 60_000) * 60_000;
-}
-
-function pad(value: unknown, width: number): string {
-  const text = value === null || value === undefined ? '-' : String(value);
-  return text.length >= width ? text : ' '.repeat(width - text.length) + text;
-}
-
-/** A start-delay quantile for display: '>60' when it is beyond the histogram's last bucket. */
-function delay(row: Interval, quantile: 'p50' | 'p95' | 'p99'): string {
-  const value = row.startDelay[quantile];
-  if (value === null) return '-';
-  return row.startDelay.beyondLastBucket.includes(quantile) ? `>${value}` : String(value);
-}
-
-function printTable(intervals: Interval[]): void {
-  const columns: [string, number, (row: Interval) => unknown][] = [
-    ['window', 9, (row) => row.label],
-    ['probes', 7, (row) => row.probes],
-    ['/s', 6, (row) => row.probesPerSecond],
-    ['on-sched', 8, (row) => row.connectionsOnSchedule],
-    ['delay p50', 9, (row) => delay(row, 'p50')],
-    ['p95', 7, (row) => delay(row, 'p95')],
-    ['p99', 7, (row) => delay(row, 'p99')],
-    ['daemon %1c', 10, (row) => row.cpuPercentOfOneCore.daemon],
-    ['%2c', 5, (row) => row.daemonCpuPercentOfMachine],
-    ['jira %1c', 8, (row) => row.cpuPercentOfOneCore.jira],
-    ['bench', 5, (row) => row.cpuPercentOfOneCore.bench],
-    ['other', 5, (row) => row.cpuPercentOfOneCore.other],
-    ['RSS MiB', 7, (row) => row.daemonRssMiB],
-  ];
-  console.log(columns.map(([title, width]) => pad(title, width)).join('  '));
-  for (const row of intervals) console.log(columns.map(([, width, cell]) => pad(cell(row), width)).join('  '));
-}
-
-function countLogMessages(logPath: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const line of readLogLines(logPath)) {
-    if (line.level === 'info' && line.msg === 'probe') continue;
-    const key = `${line.level}: ${line.msg}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
 }
 
 async function main(): Promise<number> {
@@ -411,6 +167,7 @@ async function main(): Promise<number> {
   printScrapes(scrapeBudget);
   if (options.metricsOnly) return 0;
   const cores = os.availableParallelism();
+  const machine = machineFacts();
   const dir = mkdtempSync(join(os.tmpdir(), 'authwatch-bench-'));
   const children: ChildProcess[] = [];
   const totalMinutes = options.warmupMinutes + options.minutes;
@@ -436,7 +193,8 @@ async function main(): Promise<number> {
   try {
     console.log(
       `bench: ${options.connections} connections on "${SCHEDULE}" across ${options.tenants} tenants (${options.failingPercent}% with a wrong secret), ` +
-        `${options.warmupMinutes} warm-up + ${options.minutes} measured minute(s), ${cores} cores; work dir ${dir}`,
+        `${options.warmupMinutes} warm-up + ${options.minutes} measured minute(s), ${cores} cores, load average ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}; ` +
+        `daemon NODE_OPTIONS "${options.nodeOptions}"; work dir ${dir}`,
     );
     const pkiDir = join(dir, 'pki');
     mkdirSync(pkiDir);
@@ -454,14 +212,19 @@ async function main(): Promise<number> {
     writeFileSync(configPath, configYaml({ connections, defaults: { schedule: SCHEDULE, timeout: '15s' } }, dbPath));
 
     const logPath = join(dir, 'daemon.log');
-    const logFd = openSync(logPath, 'a');
     const profileDir = join(dir, 'profile');
-    const nodeArgs = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const runArgs = ['--config', configPath, '--log-level', 'info', 'run', ...(options.concurrency ? ['--concurrency', String(options.concurrency)] : [])];
+    const nodeArgs = [
+      ...options.nodeArgs,
+      ...(options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(options.heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profileDir}`] : []),
+    ];
+    if (options.cpuProf || options.heapSnapshot) mkdirSync(profileDir, { recursive: true });
+    const runArgs = options.concurrency ? ['--concurrency', String(options.concurrency)] : [];
     const spawnedAt = Date.now();
-    const daemon = spawn(process.execPath, [...nodeArgs, CLI_PATH, ...runArgs], { env: childEnv(), stdio: ['ignore', logFd, logFd] });
-    closeSync(logFd);
+    const daemon = spawnDaemon({ configPath, logPath, nodeArgs, runArgs, env: options.daemonEnv, nodeOptions: options.nodeOptions });
     children.push(daemon);
+    // From the spawn on: loading a 10,000-connection config and the first probes are part of the peak.
+    const timeline = sampleEverySecond(daemon.pid!, spawnedAt);
     const url = await waitForStart(daemon, logPath, 120_000 + options.connections * 20);
     const startupSeconds = (Date.now() - spawnedAt) / 1000;
     const startupCpuSeconds = processCpuSeconds(daemon.pid!);
@@ -491,7 +254,14 @@ async function main(): Promise<number> {
       const kind = minute <= options.warmupMinutes ? 'warm-up' : 'measured';
       console.log(`bench: minute ${minute} (${kind}): ${snapshot.daemon.probes - snapshots[minute - 1].daemon.probes} probes`);
     }
+    if (options.heapSnapshot) {
+      // The snapshot is written synchronously by the daemon's main thread; wait until the file is complete.
+      daemon.kill('SIGUSR2');
+      const written = await waitForHeapSnapshot(profileDir, 300_000);
+      console.log(`bench: heap snapshot ${written}`);
+    }
 
+    timeline.stop();
     const shutdownSeconds = await stopProcess(daemon, 60_000);
     await stopProcess(jira.child, 10_000);
     const finalDbBytes = statSync(dbPath).size;
@@ -506,7 +276,9 @@ async function main(): Promise<number> {
     intervals.push(measured);
     const windowHours = (last.at - windowStart.at) / 3_600_000;
     const probesPerMinute = measured.probes / options.minutes;
-    const bytesPerProbe = measured.probeRowsAdded > 0 ? measured.dbGrowthBytes / measured.probeRowsAdded : null;
+    const bytesPerProbe = measured.probeRowsAdded > 0 ? measured.diskGrowthBytes / measured.probeRowsAdded : null;
+    const logicalBytesPerProbe = measured.probeRowsAdded > 0 ? measured.dbGrowthBytes / measured.probeRowsAdded : null;
+    const peakRssMiB = round(last.daemonPeakRss / 2 ** 20, 1)!;
     const targetProbesPerSecond = options.connections / PERIOD_SECONDS;
     const verdict = {
       probesPerMinute: { value: round(probesPerMinute, 1), target: options.connections, met: probesPerMinute >= options.connections * 0.995 },
@@ -516,6 +288,9 @@ async function main(): Promise<number> {
         met: measured.connectionsOffSchedule === 0 && measured.connectionsOnSchedule === options.connections,
       },
       startDelayP99: { value: measured.startDelay.p99, limitSeconds: START_DELAY_P99_LIMIT_SECONDS, met: !measured.startDelay.beyondLastBucket.includes('p99') && (measured.startDelay.p99 ?? Infinity) < START_DELAY_P99_LIMIT_SECONDS },
+      peakRss: { valueMiB: peakRssMiB, limitMiB: options.limits.peakRssMiB, met: peakRssMiB <= options.limits.peakRssMiB },
+      daemonCpu: { percentOfOneCore: measured.cpuPercentOfOneCore.daemon, limit: options.limits.cpuPercentOfOneCore, met: measured.cpuPercentOfOneCore.daemon <= options.limits.cpuPercentOfOneCore },
+      bytesPerProbe: { value: round(bytesPerProbe, 0), limit: options.limits.bytesPerProbe, met: bytesPerProbe !== null && bytesPerProbe <= options.limits.bytesPerProbe },
     };
     const met = Object.values(verdict).every((criterion) => criterion.met);
     const scrapeSorted = [...scrapeTimes].sort((a, b) => a - b);
@@ -525,13 +300,15 @@ async function main(): Promise<number> {
       met,
       verdict,
       options: { ...options, out: undefined },
-      machine: machineFacts(),
+      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)) },
       metricsRender: scrapeBudget,
       daemon: {
         startupSeconds: round(startupSeconds, 1),
         startupCpuSeconds: round(startupCpuSeconds, 1),
         shutdownSeconds: round(shutdownSeconds, 1),
-        peakRssMiB: round(last.daemonPeakRss / 2 ** 20, 1),
+        peakRssMiB,
+        memory: memoryBreakdown(last.memory),
+        nodeArgs,
         cpuPercentOfOneCore: measured.cpuPercentOfOneCore.daemon,
         cpuPercentOfMachine: measured.daemonCpuPercentOfMachine,
         logMessages: countLogMessages(logPath),
@@ -544,16 +321,22 @@ async function main(): Promise<number> {
         scrapeSecondsMedian: round(median(scrapeTimes)),
         scrapeSecondsP90: round(scrapeSorted[Math.min(scrapeSorted.length - 1, Math.floor(scrapeSorted.length * 0.9))] ?? null),
         scrapeSecondsMax: round(scrapeSorted.at(-1) ?? null),
+        retriedAfterError: scrapeErrors,
       },
       storage: {
+        // On disk (database file + WAL) over the measured window; the logical size (pages in use) beside it.
         bytesPerProbe: round(bytesPerProbe, 0),
-        growthBytesPerHour: round(measured.dbGrowthBytes / windowHours, 0),
-        growthGiBPerDay: round((measured.dbGrowthBytes / windowHours) * 24 / 2 ** 30, 2),
+        logicalBytesPerProbe: round(logicalBytesPerProbe, 0),
+        growthBytesPerHour: round(measured.diskGrowthBytes / windowHours, 0),
+        growthGiBPerDay: round((measured.diskGrowthBytes / windowHours) * 24 / 2 ** 30, 2),
         finalFileBytes: finalDbBytes,
+        finalWalBytes: existsSync(`${dbPath}-wal`) ? statSync(`${dbPath}-wal`).size : 0,
         probeRows: last.probeRows,
       },
       intervals,
-      profileDir: options.cpuProf ? profileDir : undefined,
+      /** Every second: seconds since the daemon was spawned, its RSS (MiB) and open file descriptors. */
+      timeline: timeline.samples,
+      profileDir: options.cpuProf || options.heapSnapshot ? profileDir : undefined,
     };
 
     console.log('');
@@ -562,10 +345,27 @@ async function main(): Promise<number> {
     console.log(`probes/min: ${probesPerMinute.toFixed(0)} (target ${options.connections}, ${targetProbesPerSecond.toFixed(1)}/s) ${verdict.probesPerMinute.met ? 'met' : 'MISSED'}`);
     console.log(`every connection once per minute: ${measured.connectionsOnSchedule}/${options.connections} ${verdict.everyConnectionOncePerMinute.met ? 'met' : 'MISSED'}`);
     console.log(`start delay p50/p95/p99: ${delay(measured, 'p50')}/${delay(measured, 'p95')}/${delay(measured, 'p99')} s (p99 limit ${START_DELAY_P99_LIMIT_SECONDS} s) ${verdict.startDelayP99.met ? 'met' : 'MISSED'}`);
-    console.log(`daemon CPU: ${measured.cpuPercentOfOneCore.daemon}% of one core = ${measured.daemonCpuPercentOfMachine}% of the ${cores}-core machine; peak RSS ${result.daemon.peakRssMiB} MiB; start-up ${result.daemon.startupSeconds} s`);
+    const mark = (criterion: { met: boolean }) => (criterion.met ? 'met' : 'MISSED');
+    console.log(`daemon CPU: ${measured.cpuPercentOfOneCore.daemon}% of one core (limit ${options.limits.cpuPercentOfOneCore}%) ${mark(verdict.daemonCpu)} = ${measured.daemonCpuPercentOfMachine}% of the ${cores}-core machine; start-up ${result.daemon.startupSeconds} s`);
+    const memory = last.memory;
+    console.log(
+      `peak RSS ${peakRssMiB} MiB (limit ${options.limits.peakRssMiB} MiB) ${mark(verdict.peakRss)}; at the last sample RSS ${MIB(memory.rss)} MiB = V8 heap ${MIB(memory.heapTotal)} ` +
+        `(used ${MIB(memory.heapUsed)}; new space ${MIB(memory.spaces.new?.size ?? 0)}, old ${MIB(memory.spaces.old?.size ?? 0)}) + ${MIB(memory.rss - memory.heapTotal)} outside it (external ${MIB(memory.external)})`,
+    );
+    const busiest = timeline.samples.reduce((top, sample) => (sample.fds > top.fds ? sample : top), { t: 0, rssMiB: 0, fds: 0 });
+    const gcSeconds = Object.values(measured.gc).reduce((sum, entry) => sum + entry.seconds, 0);
+    console.log(
+      `garbage collection: ${round((100 * gcSeconds) / measured.seconds, 1)}% of one core in pauses (` +
+        `${Object.entries(measured.gc).filter(([, entry]) => entry.count > 0).map(([kind, entry]) => `${kind} ${entry.count}× ${entry.seconds} s`).join(', ')})`,
+    );
+    console.log(`open descriptors (≈ probes in flight): at most ${busiest.fds}, ${busiest.t} s after the daemon started`);
     console.log(`simulated Jira CPU: ${measured.cpuPercentOfOneCore.jira}% of one core (same machine); bench ${measured.cpuPercentOfOneCore.bench}%; other processes ${measured.cpuPercentOfOneCore.other}%`);
-    console.log(`/metrics: ${result.metrics.series} series, ${(last.scrapeBytes / 2 ** 20).toFixed(1)} MiB, scrape median ${result.metrics.scrapeSecondsMedian} s, max ${result.metrics.scrapeSecondsMax} s`);
-    console.log(`SQLite: ${result.storage.bytesPerProbe} bytes/probe, ${(result.storage.growthBytesPerHour! / 2 ** 20).toFixed(1)} MiB/hour, ${result.storage.growthGiBPerDay} GiB/day`);
+    console.log(`/metrics: ${result.metrics.series} series, ${(last.scrapeBytes / 2 ** 20).toFixed(1)} MiB, scrape median ${result.metrics.scrapeSecondsMedian} s, max ${result.metrics.scrapeSecondsMax} s${scrapeErrors.length > 0 ? `; ${scrapeErrors.length} scrape(s) failed and were retried: ${scrapeErrors.join('; ')}` : ''}`);
+    console.log(
+      `SQLite: ${result.storage.bytesPerProbe} bytes/probe on disk (file + WAL; limit ${options.limits.bytesPerProbe}) ${mark(verdict.bytesPerProbe)}, ` +
+        `${(result.storage.growthBytesPerHour! / 2 ** 20).toFixed(1)} MiB/hour, ${result.storage.growthGiBPerDay} GiB/day; pages in use ${result.storage.logicalBytesPerProbe} bytes/probe; ` +
+        `WAL ${MIB(measured.walBytes[0])} → ${MIB(measured.walBytes[1])} MiB over the window`,
+    );
     const notable = Object.entries(result.daemon.logMessages).filter(([key]) => !key.startsWith('info:'));
     if (notable.length > 0) console.log(`daemon warnings/errors: ${notable.map(([key, count]) => `${key} ×${count}`).join('; ')}`);
     if (options.cpuProf) console.log(`CPU profile: ${readdirSync(profileDir).map((file) => join(profileDir, file)).join(', ')}`);
@@ -577,7 +377,7 @@ async function main(): Promise<number> {
     return met ? 0 : 1;
   } finally {
     clearTimeout(hardLimit);
-    if (options.keep || options.cpuProf) {
+    if (options.keep || options.cpuProf || options.heapSnapshot) {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       console.log(`work dir kept: ${dir}`);
     } else {

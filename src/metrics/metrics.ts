@@ -44,6 +44,12 @@ import { VERSION } from '../version.js';
 import { CONNECTION_METRICS, PROBE_PARTS, connectionInfoLabels, epochSeconds, escapeHelp, escapeLabel, formatValue, type ConnectionModel, type RenderContext } from './connection-metrics.js';
 export { CONNECTION_METRICS, PROBE_PARTS, connectionInfoLabels, epochSeconds, type ConnectionModel } from './connection-metrics.js';
 
+/**
+ * Characters per piece of a streamed /metrics answer (renderChunks): about 150 writes at 10,000 connections, each
+ * piece small enough for V8's young generation (objects over ~128 KiB go to the large-object space).
+ */
+export const RENDER_CHUNK_CHARS = 64 * 1024;
+
 /** What the metrics need to know about a configured connection. */
 export type MetricsConnection = Pick<Connection, 'name' | 'url' | 'deployment' | 'labels' | 'tokenExpiresAt'> & {
   auth: { type: AuthType };
@@ -267,24 +273,55 @@ export class AuthwatchMetrics {
     return (await this.registry.metrics()) + this.renderConnections();
   }
 
+  /**
+   * The whole exposition in pieces of about `chunkChars` (what /metrics sends): at 10,000 connections it is ~10 MB,
+   * which as one string, plus the Buffer node:http copies it into, sat in the large-object space until the next
+   * full collection after every scrape; and writing it piece by piece lets the event loop run between pieces.
+   */
+  async *renderChunks(chunkChars = RENDER_CHUNK_CHARS): AsyncGenerator<string> {
+    yield await this.registry.metrics();
+    yield* this.connectionChunks(chunkChars);
+  }
+
   /** The per-connection families in the text exposition format, from the model as it is now. */
   renderConnections(): string {
+    return [...this.connectionChunks(Number.POSITIVE_INFINITY)].join('');
+  }
+
+  /**
+   * The per-connection families, cut after any sample once `chunkChars` have gathered. Between two pieces probes
+   * may update the model (a series shows its latest value) or a reload change the connections (a connection
+   * appears in the families still to come): every line is whole either way. `metrics.detail` is read once.
+   */
+  *connectionChunks(chunkChars: number): Generator<string> {
     const ctx: RenderContext = { now: this.now(), periodSeconds: this.periodSeconds };
-    const out: string[] = [];
+    const detail = this.detail;
+    let out: string[] = [];
+    let size = 0;
+    let prefix = '';
+    let model: ConnectionModel | null = null;
+    // One emitter for the whole scrape (not one closure per connection and metric).
+    const emit = (labels: string, value: number | null): void => {
+      if (value === null) return;
+      const line = `${prefix}${model!.key}${labels}} ${formatValue(value)}\n`;
+      out.push(line);
+      size += line.length;
+    };
     for (const metric of CONNECTION_METRICS) {
-      if (metric.detail && !this.detail) continue;
-      out.push(`# HELP ${metric.name} ${escapeHelp(metric.help)}\n# TYPE ${metric.name} gauge\n`);
-      const prefix = `${metric.name}{`;
-      for (const model of this.connections.values()) {
-        metric.samples(
-          model,
-          (labels, value) => {
-            if (value !== null) out.push(`${prefix}${model.key}${labels}} ${formatValue(value)}\n`);
-          },
-          ctx,
-        );
+      if (metric.detail && !detail) continue;
+      const header = `# HELP ${metric.name} ${escapeHelp(metric.help)}\n# TYPE ${metric.name} gauge\n`;
+      out.push(header);
+      size += header.length;
+      prefix = `${metric.name}{`;
+      for (model of this.connections.values()) {
+        metric.samples(model, emit, ctx);
+        if (size >= chunkChars) {
+          yield out.join('');
+          out = [];
+          size = 0;
+        }
       }
     }
-    return out.join('');
+    if (out.length > 0) yield out.join('');
   }
 }

@@ -10,6 +10,8 @@ import { probeRequestRefusal, type ProbeNow } from './probe-now.js';
 
 export interface MetricsSource {
   render(): Promise<string>;
+  /** The exposition in pieces, written one by one (AuthwatchMetrics has it); without it, render() in one piece. */
+  renderChunks?(): AsyncIterable<string>;
   readonly contentType: string;
 }
 
@@ -95,6 +97,8 @@ interface Reply {
   status: number;
   contentType: string;
   body: string;
+  /** Sent instead of body, piece by piece with chunked encoding (only asked for when the body is sent, not for HEAD). */
+  pieces?: () => AsyncIterable<string>;
   headers?: Record<string, string>;
 }
 
@@ -132,8 +136,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return { ...json(405, { error: `method ${request.method} not allowed; use GET` }), headers: { Allow: 'GET, HEAD' } };
     }
     switch (route.kind) {
-      case 'metrics':
-        return { status: 200, contentType: options.metrics.contentType, body: await options.metrics.render() };
+      case 'metrics': {
+        const { metrics } = options;
+        if (metrics.renderChunks) return { status: 200, contentType: metrics.contentType, body: '', pieces: () => metrics.renderChunks!() };
+        return { status: 200, contentType: metrics.contentType, body: await metrics.render() };
+      }
       case 'healthz':
         return options.isAlive() ? text(200, 'ok') : text(503, 'not alive');
       case 'readyz': {
@@ -163,6 +170,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     options.logger.debug('HTTP request', { method: request.method, path: request.url, status: reply.status });
     if (response.headersSent || response.destroyed) return;
+    if (reply.pieces) return sendPieces(request, response, reply, reply.pieces);
     response.writeHead(reply.status, {
       'Content-Type': reply.contentType,
       'Content-Length': Buffer.byteLength(reply.body),
@@ -171,6 +179,42 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       ...reply.headers,
     });
     response.end(request.method === 'HEAD' ? undefined : reply.body);
+  }
+
+  /**
+   * A streamed reply: each piece is written when the socket has taken the previous one, so the event loop serves
+   * other requests (and probes) in between. A failure half-way cannot become an error status any more: the
+   * connection is cut, so the client sees a failed scrape rather than a short one.
+   */
+  async function sendPieces(request: IncomingMessage, response: ServerResponse, reply: Reply, pieces: () => AsyncIterable<string>): Promise<void> {
+    const headers = { 'Content-Type': reply.contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...reply.headers };
+    if (request.method === 'HEAD') {
+      response.writeHead(reply.status, headers).end();
+      return;
+    }
+    const iterator = pieces()[Symbol.asyncIterator]();
+    let next: IteratorResult<string>;
+    try {
+      // The first piece before the status: a failure there is still an ordinary 500.
+      next = await iterator.next();
+    } catch (error) {
+      options.logger.error('HTTP request failed', { method: request.method, path: request.url, error });
+      const failed = json(500, { error: 'internal error; see the authwatch log' });
+      response.writeHead(failed.status, { 'Content-Type': failed.contentType, 'Content-Length': Buffer.byteLength(failed.body) }).end(failed.body);
+      return;
+    }
+    response.writeHead(reply.status, headers);
+    try {
+      while (!next.done) {
+        if (response.destroyed) return void (await iterator.return?.());
+        if (!response.write(next.value)) await drained(response);
+        next = await iterator.next();
+      }
+      response.end();
+    } catch (error) {
+      options.logger.error('HTTP response failed half-way', { method: request.method, path: request.url, error });
+      response.destroy();
+    }
   }
 
   const server = createServer((request, response) => {
@@ -184,6 +228,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     port,
     close: () => closeServer(server),
   };
+}
+
+/** Resolves when the response can take more, or is closed (a client that went away never drains). */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.once('drain', done);
+    response.once('close', done);
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -130,6 +130,27 @@ test('GET /metrics serves the Prometheus text format', async () => {
   assert.match(await response.text(), /^authwatch_auth_state\{connection="salesforce-to-jira",state="unknown"\} 1$/m);
 });
 
+test('/metrics is streamed in pieces (chunked), HEAD gets the headers only, a failing first piece is a 500', async () => {
+  const many = new AuthwatchMetrics({ defaultMetrics: false });
+  many.setConnections(Array.from({ length: 2000 }, (_, index) => ({ name: `integration-${index}`, url: 'https://acme.atlassian.net', deployment: 'cloud' as const, auth: { type: 'basic' as const }, labels: {}, tokenExpiresAt: null })));
+  const server = await start({ metrics: many });
+  const response = await fetch(`${server.url}/metrics`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('transfer-encoding'), 'chunked');
+  assert.equal(response.headers.get('content-length'), null);
+  assert.equal(await response.text(), await many.render());
+
+  const head = await fetch(`${server.url}/metrics`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), '');
+
+  const broken = { contentType: many.contentType, render: () => Promise.reject(new Error('collect failed')), renderChunks: () => (async function* () { yield* []; throw new Error('collect failed'); })() };
+  const failing = await start({ metrics: broken });
+  const refused = await fetch(`${failing.url}/metrics`);
+  assert.equal(refused.status, 500);
+  assert.deepEqual(await refused.json(), { error: 'internal error; see the authwatch log' });
+});
+
 test('/healthz follows liveness and /readyz follows readiness', async () => {
   const server = await start();
   ready = false;

@@ -296,3 +296,18 @@ test('label values with quotes, backslashes and newlines are escaped', async () 
   assert.equal(info.length, 1);
   assert.match(await metrics.render(), /authwatch_connection_info\{connection="a\\"b\\\\c",.*team="x\\ny"\} 1/);
 });
+
+test('/metrics in pieces: together the same exposition, each piece whole lines and about the asked size', async () => {
+  const metrics = fresh({ schedulePeriodSeconds: () => 60 });
+  const connections = Array.from({ length: 300 }, (_, index) => ({ ...cloud, name: `integration-${index}` }));
+  metrics.setConnections(connections);
+  for (const connection of connections) metrics.recordProbe(connection.name, probe());
+  const pieces: string[] = [];
+  for await (const piece of metrics.renderChunks(4096)) pieces.push(piece);
+  assert.equal(pieces.join(''), await metrics.render());
+  assert.ok(pieces.length > 10, `${pieces.length} pieces`);
+  for (const piece of pieces) assert.ok(piece.endsWith('\n'), 'a piece ends with a whole line');
+  // The first piece is prom-client's registry (the process-wide families); the per-connection ones are cut after
+  // the sample that crossed the size: at most one connection's lines of one family over it.
+  for (const piece of pieces.slice(1)) assert.ok(piece.length < 4096 + 1024, `a piece of ${piece.length} characters`);
+});
