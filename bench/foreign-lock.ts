@@ -247,7 +247,7 @@ async function main(): Promise<number> {
       `foreign-lock: ${options.connections} connections on "${options.schedule}" (${flips.length} made to fail under the lock), lock held ${options.lockSeconds} s; ` +
         `load average ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}; daemon NODE_OPTIONS "${unitNodeOptions()}" (the systemd unit's); work dir ${dir}`,
     );
-    const daemon = spawnDaemon({ configPath, logPath, env: { [SLACK_ENV]: slack.webhookUrl } });
+    const daemon = spawnDaemon({ configPath, logPath, env: { [SLACK_ENV]: slack.webhookUrl }, logLevel: 'debug' });
     children.push(daemon);
     const url = await waitForStart(daemon, logPath, 120_000);
     console.log(`foreign-lock: daemon up at ${url}; warming up ${options.warmupSeconds} s`);
@@ -292,7 +292,7 @@ async function main(): Promise<number> {
     const logged = new Map<string, number>();
     let loggedDuringLock = 0;
     for (const line of logs) {
-      if (line.msg !== 'probe' || line.level !== 'info' || !line.connection) continue;
+      if (line.msg !== 'probe' || !line.connection) continue;
       logged.set(line.connection, (logged.get(line.connection) ?? 0) + 1);
       const at = Date.parse(line.timestamp ?? '');
       if (at >= lockedAt && at <= releasedAt) loggedDuringLock += 1;

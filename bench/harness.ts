@@ -93,12 +93,14 @@ export interface DaemonSpawn {
   env?: Record<string, string | undefined>;
   /** NODE_OPTIONS of the daemon; default: the systemd unit's (unitNodeOptions). */
   nodeOptions?: string;
+  /** Default info; debug logs every probe (a repeated outcome is a debug line). */
+  logLevel?: 'info' | 'debug';
 }
 
 /** The built daemon (`authwatch run`), its stdout and stderr appended to logPath. */
 export function spawnDaemon(spec: DaemonSpawn): ChildProcess {
   const logFd = openSync(spec.logPath, 'a');
-  const args = [...(spec.nodeArgs ?? []), CLI_PATH, '--config', spec.configPath, '--log-level', 'info', 'run', ...(spec.runArgs ?? [])];
+  const args = [...(spec.nodeArgs ?? []), CLI_PATH, '--config', spec.configPath, '--log-level', spec.logLevel ?? 'info', 'run', ...(spec.runArgs ?? [])];
   const nodeOptions = spec.nodeOptions ?? unitNodeOptions();
   const env = childEnv({ ...spec.env, NODE_OPTIONS: nodeOptions === '' ? undefined : nodeOptions });
   const daemon = spawn(process.execPath, args, { env, stdio: ['ignore', logFd, logFd] });
