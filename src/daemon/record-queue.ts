@@ -26,6 +26,11 @@ export const DEFAULT_RECORD_QUEUE_BOUND = 10_000;
 export const DEFAULT_GROUP_WINDOW_MS = 100;
 /** Probes per transaction at most: a backlog is committed in slices, yielding to the event loop between them. */
 export const DEFAULT_MAX_BATCH = 250;
+/**
+ * Retries of a refused commit back off from 1 s to this: with the short busy timeout a retry costs the event loop
+ * at most that timeout, so the records land within a few seconds of the lock's release.
+ */
+export const DEFAULT_MAX_RETRY_DELAY_MS = 4_000;
 
 export interface PendingProbe {
   connection: Connection;
@@ -93,7 +98,7 @@ export class RecordQueue {
     this.groupWindowMs = options.groupWindowMs ?? DEFAULT_GROUP_WINDOW_MS;
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.initialDelayMs = options.initialDelayMs ?? 1000;
-    this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
     this.delayMs = this.initialDelayMs;
   }
 
