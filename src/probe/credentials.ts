@@ -1,7 +1,7 @@
 // The credential side of a probe: read the secret when it is needed, build the Authorization header the
 // integration would send, fingerprint the secret, and lint the header (docs/cli.md, explain-header). Nothing here does
 // network I/O; a missing or malformed credential becomes a result that stops the probe before any is done.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { AuthConfig } from '../config/schema.js';
 import type { Deployment } from '../config/load.js';
 import { checkHeaderText, checkSecretText, readSecret, readSecretText, type Environment } from '../config/secrets.js';
@@ -16,9 +16,19 @@ export interface ResolvedCredential {
   authorization: string | null;
 }
 
+// The key as a KeyObject, made once per key: given a Buffer, createHmac builds one at every call, which on Node.js 24
+// costs 19-29 µs against 2.5-3 µs for the whole HMAC (measured; one fingerprint per probe). The per-database key
+// is read once and never written to, so its bytes cannot change under the cached KeyObject.
+const keyObjects = new WeakMap<Buffer, KeyObject>();
+
 /** HMAC-SHA256 of the secret under the per-database key, first 16 hex characters: comparable, not reversible. */
 export function credentialFingerprint(key: Buffer, secret: string): string {
-  return createHmac('sha256', key).update(secret, 'utf8').digest('hex').slice(0, 16);
+  let keyObject = keyObjects.get(key);
+  if (!keyObject) {
+    keyObject = createSecretKey(key);
+    keyObjects.set(key, keyObject);
+  }
+  return createHmac('sha256', keyObject).update(secret, 'utf8').digest('hex').slice(0, 16);
 }
 
 export function basicAuthorization(username: string, secret: string): string {
