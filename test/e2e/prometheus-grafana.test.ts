@@ -217,6 +217,9 @@ connections:
       const answered = await Promise.all(queries.map(async (q) => ({ q, result: await run(q) })));
       const failed = answered.filter(({ result }) => result.status !== 'success' || samples(result).length === 0);
       if (failed.length > 0) throw new Error(`queries without data:\n${failed.map(({ q, result }) => `${q.panel} ${q.refId}: ${result.error ?? 'no series'}\n  ${q.query}`).join('\n')}`);
+      // The Slack message arrived; Prometheus shows its delivery from its next scrape (1 s) on.
+      const delivered = answered.find(({ q }) => q.panel === 'Notifications' && q.refId === 'A');
+      if (!samples(delivered!.result).some((s) => s.metric.result === 'delivered' && s.values?.some(([, value]) => Number(value) > 0))) throw new Error('the delivery is not scraped yet');
       return answered;
     }, 20_000).catch((error: Error) => assert.fail(`${error.message}${context()}`));
 
