@@ -45,7 +45,7 @@ export class CycleCache implements CycleStore {
   }
 
   recordCycle(record: CycleRecord): CycleIds {
-    return this.staged(() => {
+    return this.facts.within(() => {
       const ids = this.store.recordCycle(record);
       this.remember(record, ids);
       return ids;
@@ -53,7 +53,7 @@ export class CycleCache implements CycleStore {
   }
 
   batch<T>(work: () => T): T {
-    return this.staged(() => this.store.batch(work));
+    return this.facts.within(() => this.store.batch(work));
   }
 
   /** Forgets a connection (a reload removed it); it is read again if it comes back. */
@@ -85,7 +85,7 @@ export class CycleCache implements CycleStore {
             class: diagnosis.class,
             detail: diagnosis.detail,
             // The parsed body served the classifier and is never stored.
-            observation: { ...observation, startedAt, http: observation.http && { ...observation.http, json: null } },
+            observation: observation.http?.json == null && observation.startedAt === startedAt ? observation : { ...observation, startedAt, http: observation.http && { ...observation.http, json: null } },
           }
         : before.lastOk;
     let open = before.open;
@@ -116,18 +116,5 @@ export class CycleCache implements CycleStore {
       open = open.map((incident) => (incident.id === id ? { ...incident, lastNotifiedAt: startedAt } : incident));
     });
     this.facts.set(name, { state: next, lastOk, open });
-  }
-
-  private staged<T>(work: () => T): T {
-    this.facts.begin();
-    let result: T;
-    try {
-      result = work();
-    } catch (error) {
-      this.facts.rollback();
-      throw error;
-    }
-    this.facts.commit();
-    return result;
   }
 }

@@ -10,6 +10,7 @@ import type { Dispatcher } from '../notify/dispatcher.js';
 import { startHttpServer, type HttpServerHandle } from '../server/http.js';
 import { outcomeView } from '../server/store-read-model.js';
 import type { ProbeNowView } from '../server/probe-now.js';
+import { DEFAULT_BUSY_TIMEOUT_MS } from '../store/db.js';
 import { openStore, type Store } from '../store/store.js';
 import { commitProbe, runCycle, type CycleDeps, type CycleResult } from './cycle.js';
 import { CycleCache } from './cycle-cache.js';
@@ -215,7 +216,7 @@ export class Daemon {
     if (abandoned.length > 0) logger.warn('probes abandoned at shutdown', { connections: abandoned });
     // Last chance for what waits in memory, with the patience of the start-up: what the database still refuses is
     // lost with the process (logged).
-    this.store.setBusyTimeout(5_000);
+    this.store.setBusyTimeout(DEFAULT_BUSY_TIMEOUT_MS);
     this.records.flush(true);
     this.records.stop();
     if (this.records.size > 0) logger.error('probe records lost at shutdown: storage still failing', { probes: this.records.size });

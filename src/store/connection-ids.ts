@@ -28,10 +28,6 @@ export class ConnectionIds {
     return row ? row.id : null;
   }
 
-  nameOf(id: number): string | null {
-    return (this.db.sql('SELECT name FROM connection_ids WHERE id = ?').get(id) as { name: string } | undefined)?.name ?? null;
-  }
-
   all(): { id: number; name: string }[] {
     return this.db.sql('SELECT id, name FROM connection_ids ORDER BY id').all() as { id: number; name: string }[];
   }

@@ -21,6 +21,9 @@ export class StoreError extends Error {
   }
 }
 
+/** How long a write waits for another process's lock at start-up, in the CLI, and at shutdown's last flush. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
 const MIGRATION_FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 
 /**
@@ -81,7 +84,7 @@ export function openDb(path: string, options: OpenDbOptions = {}): Db {
     throw new StoreError(`cannot open the database ${path}: ${(error as Error).message} (check storage.path and its permissions)`, { cause: error });
   }
   try {
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${DEFAULT_BUSY_TIMEOUT_MS}`);
     db.pragma('foreign_keys = ON');
     if (options.readonly) {
       checkReadableSchema(db, path, known);

@@ -35,7 +35,13 @@ export class SqliteContext {
 
   /** Runs `work` in one IMMEDIATE write transaction (a nested call becomes a savepoint of the outer one). */
   write<T>(work: () => T): T {
-    return this.transact(work, 'immediate');
+    // Every cache's level wraps the transaction: it commits or rolls back with it.
+    let run = () => this.db.transaction(work).immediate();
+    for (const staged of this.staged) {
+      const inner = run;
+      run = () => staged.within(inner);
+    }
+    return run();
   }
 
   /** Runs `work` in one DEFERRED (read) transaction: one snapshot for several selects. */
@@ -55,18 +61,5 @@ export class SqliteContext {
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
-  }
-
-  private transact<T>(work: () => T, mode: 'immediate' | 'deferred'): T {
-    for (const staged of this.staged) staged.begin();
-    let result: T;
-    try {
-      result = this.db.transaction(work)[mode]();
-    } catch (error) {
-      for (const staged of this.staged) staged.rollback();
-      throw error;
-    }
-    for (const staged of this.staged) staged.commit();
-    return result;
   }
 }

@@ -20,10 +20,18 @@ export class Staged<K, V> {
     (this.levels.at(-1) ?? this.committed).set(key, value);
   }
 
-  /** Forgets everything (e.g. after a write outside any transaction whose effect is unknown). */
-  clear(): void {
-    this.committed.clear();
-    for (const level of this.levels) level.clear();
+  /** Runs `work` in a level of its own: what it set takes effect if it returns, and is forgotten if it throws. */
+  within<T>(work: () => T): T {
+    this.begin();
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      this.rollback();
+      throw error;
+    }
+    this.commit();
+    return result;
   }
 
   begin(): void {

@@ -513,7 +513,7 @@ describe('the name is verified as Node verifies it, on the leaf alone, before an
       try {
         assert.equal(await nodeVerdict(server, serverName), verdict, 'Node itself agrees with the expected verdict');
         const { tenant, prober } = cloudProbe(server, net.isIP(serverName) ? {} : { serverName });
-        // The second probe sees the same leaf and takes its facts from the prober's cache: the same verdict.
+        // The second probe of the same prober (its chain-expiry cache filled by the first) gets the same verdict.
         for (let round = 1; round <= 2; round++) {
           const observation = await prober.probe();
           if (verdict === 'ok') {

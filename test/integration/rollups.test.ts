@@ -12,6 +12,7 @@ import type { Outcome } from '../../src/diagnosis/outcome-names.js';
 import { SQL } from '../../src/store/rollups.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { HOUR_MS, historyConnection, recordProbe } from '../support/history-fixture.js';
+import { countEventLoopTurns } from '../support/event-loop.js';
 
 const root = mkdtempSync(join(tmpdir(), 'authwatch-rollups-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -149,17 +150,10 @@ test('a rerun changes nothing, and a stop halfway through an hour followed by a 
 test('many pending hours are rolled up in short transactions that let the event loop run, once', async () => {
   const store = storeWith(['a', 'b']);
   for (let minute = 0; minute < 48 * 60; minute += 30) recordProbe(store, 'a', at(minute), 'ok');
-  let turns = 0;
-  let spinning = true;
-  const spin = () => {
-    if (!spinning) return;
-    turns++;
-    setImmediate(spin);
-  };
-  setImmediate(spin);
+  const loop = countEventLoopTurns();
   // The next hourly upkeep arriving while a long backlog is rolled up waits for it instead of redoing its hours.
   assert.deepEqual(await Promise.all([store.rollUp(afterHour(47), 1), store.rollUp(afterHour(47), 1)]), [48, 48]);
-  spinning = false;
+  const turns = loop.stop();
   assert.ok(turns >= 48 * 2 - 1, `the event loop ran between transactions (${turns} turns)`);
   store.close();
 });

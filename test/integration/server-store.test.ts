@@ -16,6 +16,7 @@ import { readModelOverStore } from '../../src/server/store-read-model.js';
 import type { ConnectionView, ProbeView } from '../../src/server/read-model.js';
 import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { testConnection } from '../support/connections.js';
 
 const root = mkdtempSync(join(tmpdir(), 'authwatch-server-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -24,23 +25,9 @@ const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 function connection(name: string, deployment: 'cloud' | 'datacenter'): Connection {
-  const url = deployment === 'cloud' ? `https://${name}.atlassian.net` : `https://jira-${name}.acme.internal`;
-  return {
-    name,
-    url,
-    deployment,
-    path: '/rest/api/3/myself',
-    probeUrl: `${url}/rest/api/3/myself`,
-    auth: { type: 'basic', username: 'bot@acme.com', secret: { env: 'TOKEN' } },
-    expect: null,
-    labels: {},
-    schedule: '* * * * *',
-    timeoutMs: 15_000,
-    failureThreshold: 2,
-    recoveryThreshold: 1,
-    tls: { minVersion: 'TLSv1.2', maxVersion: null, caFile: null, serverName: null },
-    tokenExpiresAt: null,
-  };
+  if (deployment === 'cloud') return testConnection(name);
+  const url = `https://jira-${name}.acme.internal`;
+  return testConnection(name, { deployment, url, probeUrl: `${url}/rest/api/3/myself` });
 }
 
 function observation(name: string, startedAt: string, outcome: Outcome): ProbeObservation {

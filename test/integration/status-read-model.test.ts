@@ -15,6 +15,7 @@ import { advance } from '../../src/state/machine.js';
 import { outcomeClass, type Outcome } from '../../src/diagnosis/outcome-names.js';
 import type { Connection } from '../../src/config/load.js';
 import type { ProbeObservation } from '../../src/probe/observation.js';
+import { testConnection } from '../support/connections.js';
 
 const root = mkdtempSync(join(tmpdir(), 'authwatch-status-read-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -22,24 +23,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
-function connection(name: string, labels: Record<string, string> = {}): Connection {
-  return {
-    name,
-    url: `https://${name}.atlassian.net`,
-    deployment: 'cloud',
-    path: '/rest/api/3/myself',
-    probeUrl: `https://${name}.atlassian.net/rest/api/3/myself`,
-    auth: { type: 'basic', username: 'bot@acme.com', secret: { env: 'TOKEN' } },
-    expect: null,
-    labels,
-    schedule: '* * * * *',
-    timeoutMs: 15_000,
-    failureThreshold: 2,
-    recoveryThreshold: 1,
-    tls: { minVersion: 'TLSv1.2', maxVersion: null, caFile: null, serverName: null },
-    tokenExpiresAt: null,
-  };
-}
+const connection = (name: string, labels: Record<string, string> = {}): Connection => testConnection(name, { labels });
 
 function observation(name: string, startedAt: string, outcome: Outcome): ProbeObservation {
   const ok = outcome === 'ok';

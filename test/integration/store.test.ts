@@ -15,6 +15,8 @@ import type { Connection } from '../../src/config/load.js';
 import type { ProbeObservation } from '../../src/probe/observation.js';
 import { countsWith } from '../support/store-contract.js';
 import type { ConnectionState, StatePolicy } from '../../src/state/types.js';
+import { testConnection } from '../support/connections.js';
+import { countEventLoopTurns } from '../support/event-loop.js';
 
 const root = mkdtempSync(join(tmpdir(), 'authwatch-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -25,25 +27,7 @@ const policy: StatePolicy = { failureThreshold: 2, recoveryThreshold: 1, lockout
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
-function connection(name: string, overrides: Partial<Connection> = {}): Connection {
-  return {
-    name,
-    url: `https://${name}.atlassian.net`,
-    deployment: 'cloud',
-    path: '/rest/api/3/myself',
-    probeUrl: `https://${name}.atlassian.net/rest/api/3/myself`,
-    auth: { type: 'basic', username: 'bot@acme.com', secret: { env: 'TOKEN' } },
-    expect: null,
-    labels: { team: 'crm' },
-    schedule: '* * * * *',
-    timeoutMs: 15_000,
-    failureThreshold: 2,
-    recoveryThreshold: 1,
-    tls: { minVersion: 'TLSv1.2', maxVersion: null, caFile: null, serverName: null },
-    tokenExpiresAt: null,
-    ...overrides,
-  };
-}
+const connection = (name: string, overrides: Partial<Connection> = {}): Connection => testConnection(name, { labels: { team: 'crm' }, ...overrides });
 
 /** A full observation: every optional part present, so a round trip checks every column. */
 function observation(name: string, startedAt: string, outcome: Outcome): ProbeObservation {
@@ -421,16 +405,9 @@ test('pruning deletes old probes in short batches, keeps newer ones and each con
   for (let i = 0; i < 1030; i++) probe(store, 'a', at(i), i === 0 ? 'ok' : i < 1000 ? 'timeout' : 'ok');
   // a: ok at 0 (then superseded by later oks), timeouts 1..999, oks 1000..1029.
 
-  let turns = 0;
-  let spinning = true;
-  const spin = () => {
-    if (!spinning) return;
-    turns++;
-    setImmediate(spin);
-  };
-  setImmediate(spin);
+  const loop = countEventLoopTurns();
   const deleted = await store.pruneProbes(at(1000), 100);
-  spinning = false;
+  const turns = loop.stop();
 
   assert.equal(deleted, 1000, 'a’s probes before minute 1000; b’s only probe is kept');
   assert.ok(turns >= 9, `the event loop ran between batches (${turns} turns)`);

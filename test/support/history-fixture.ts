@@ -7,27 +7,13 @@ import { stateChangedEvent } from '../../src/state/events.js';
 import { advance } from '../../src/state/machine.js';
 import type { StatePolicy } from '../../src/state/types.js';
 import type { Store } from '../../src/store/store.js';
+import { testConnection } from './connections.js';
 
 export const HOUR_MS = 3_600_000;
 const policy: StatePolicy = { failureThreshold: 2, recoveryThreshold: 1, lockoutBackoff: false };
 
 export function historyConnection(name: string): Connection {
-  return {
-    name,
-    url: `https://${name}.atlassian.net`,
-    deployment: 'cloud',
-    path: '/rest/api/3/myself',
-    probeUrl: `https://${name}.atlassian.net/rest/api/3/myself`,
-    auth: { type: 'basic', username: 'bot@acme.com', secret: { env: 'TOKEN' } },
-    expect: null,
-    labels: {},
-    schedule: '* * * * *',
-    timeoutMs: 15_000,
-    failureThreshold: 2,
-    recoveryThreshold: 1,
-    tls: { minVersion: 'TLSv1.2', maxVersion: null, caFile: null, serverName: null },
-    tokenExpiresAt: null,
-  };
+  return testConnection(name);
 }
 
 /** A probe's observation; `totalSeconds` null for one that sent nothing (a credential problem). */
