@@ -4,6 +4,8 @@
 //
 //   node dist/bench/side-by-side.js [--rate 40] [--warmup-seconds 30] [--seconds 60] [--latency-ms 0]
 //                                   [--blackbox /usr/bin/prometheus-blackbox-exporter] [--out FILE]
+//                                   [--node-options "..."]  (default: the NODE_OPTIONS of the systemd unit)
+//                                   [--cpu-prof DIR] [--authwatch-only]   (a V8 profile of the daemon; no peer)
 //
 // CPU per probe falls with load for both, so the peer is driven at the rate the daemon achieved (measured first),
 // never flat out. authwatch runs on its default settings with `--rate × 10` connections on a 10-second schedule;
@@ -24,6 +26,7 @@ import { configYaml } from '../test/support/daemon-config.js';
 import type { JiraProcessSpec } from './jira-process.js';
 import { startJiraProcess } from './jira-launcher.js';
 import { processCpuSeconds, processMemory } from './measure.js';
+import { unitNodeOptions } from './harness.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TENANT = 'bench';
@@ -37,6 +40,9 @@ interface Options {
   latencyMs: number;
   blackbox: string;
   out: string;
+  nodeOptions: string;
+  cpuProfDir: string | null;
+  authwatchOnly: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -49,6 +55,9 @@ function parseOptions(argv: string[]): Options {
       'latency-ms': { type: 'string', default: '0' },
       blackbox: { type: 'string', default: '/usr/bin/prometheus-blackbox-exporter' },
       out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results', 'side-by-side-latest.json') },
+      'node-options': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'authwatch-only': { type: 'boolean', default: false },
     },
   });
   const whole = (name: string, text: string, min: number) => {
@@ -63,6 +72,9 @@ function parseOptions(argv: string[]): Options {
     latencyMs: whole('latency-ms', values['latency-ms']!, 0),
     blackbox: values.blackbox!,
     out: resolve(values.out!),
+    nodeOptions: values['node-options'] ?? unitNodeOptions(),
+    cpuProfDir: values['cpu-prof'] ? resolve(values['cpu-prof']) : null,
+    authwatchOnly: values['authwatch-only']!,
   };
 }
 
@@ -155,7 +167,11 @@ async function measureAuthwatch(options: Options, work: string, baseUrl: string,
   writeFileSync(configPath, configYaml({ connections: entries, defaults: { schedule: `*/${SCHEDULE_SECONDS} * * * * *` } }, join(work, 'authwatch.db')));
   const logPath = join(work, 'authwatch.log');
   const log = openSync(logPath, 'w');
-  const daemon = spawn(process.execPath, [CLI_PATH, '--config', configPath, 'run'], { env: childEnv(), stdio: ['ignore', log, log] });
+  const profile = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const daemon = spawn(process.execPath, [...profile, CLI_PATH, '--config', configPath, 'run'], {
+    env: childEnv({ NODE_OPTIONS: options.nodeOptions }),
+    stdio: ['ignore', log, log],
+  });
   closeSync(log);
   try {
     const url = await waitUntil('authwatch started', 60_000, () => {
@@ -259,9 +275,12 @@ async function main(): Promise<void> {
     const started = await startJiraProcess(specPath);
     jira = started.child;
 
-    console.log(`authwatch: ${options.rate * SCHEDULE_SECONDS} connections every ${SCHEDULE_SECONDS} s (${options.rate} probes/s), ${options.warmupSeconds} s warm-up, ${options.seconds} s measured…`);
+    console.log(
+      `authwatch: ${options.rate * SCHEDULE_SECONDS} connections every ${SCHEDULE_SECONDS} s (${options.rate} probes/s), ${options.warmupSeconds} s warm-up, ${options.seconds} s measured, NODE_OPTIONS "${options.nodeOptions}"…`,
+    );
     const authwatch = await measureAuthwatch(options, work, started.baseUrl, pki.caFile, secretFile);
     console.log(`  ${authwatch.probes} probes at ${authwatch.probesPerSecond}/s, ${authwatch.cpuMsPerProbe} ms CPU per probe, ${authwatch.failures} not ok`);
+    if (options.authwatchOnly) return;
     console.log(`blackbox_exporter: paced at authwatch's achieved ${authwatch.probesPerSecond} probes/s…`);
     const blackbox = await measureBlackbox(options, work, started.baseUrl, pki.caFile, token, authwatch.probesPerSecond);
     console.log(`  ${blackbox.probes} probes at ${blackbox.probesPerSecond}/s, ${blackbox.cpuMsPerProbe} ms CPU per probe, ${blackbox.failures} not ok`);

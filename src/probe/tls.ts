@@ -1,14 +1,39 @@
 // Small pure getters that turn what Node's TLS socket reports into the probe's TlsDetails.
-import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { DetailedPeerCertificate } from 'node:tls';
 import type { TlsDetails } from './observation.js';
+
+/** The leaf's fields a probe records, as X509Certificate reports them. */
+export interface LeafCertificate {
+  subject: string | null;
+  issuer: string | null;
+  /** Node's text form, 'DNS:localhost, IP Address:127.0.0.1'. */
+  subjectAltName: string | null;
+  serialNumber: string | null;
+  fingerprint256: string;
+  validFrom: string;
+  validTo: string;
+}
+
+export function leafFromX509(certificate: X509Certificate): LeafCertificate {
+  return {
+    subject: x509Name(certificate.subject),
+    issuer: x509Name(certificate.issuer),
+    subjectAltName: certificate.subjectAltName ?? null,
+    serialNumber: certificate.serialNumber,
+    fingerprint256: certificate.fingerprint256,
+    validFrom: certificate.validFrom,
+    validTo: certificate.validTo,
+  };
+}
 
 /** What a TLS socket tells after the handshake; read in one place (tls-verify.ts), interpreted here. */
 export interface TlsFacts {
   protocol: string | null;
   /** Cipher name as reported by getCipher(): the IANA name when Node knows it. */
   cipher: string | null;
-  /** The leaf, getPeerCertificate(false); null or empty when the server presented none. */
-  peer: PeerCertificate | null;
+  /** The leaf; null when the server presented none. */
+  leaf: LeafCertificate | null;
   /** The earliest notAfter of the leaf and the chain (see earliestNotAfter); null when unknown. */
   chainEarliestNotAfter: string | null;
   authorized: boolean;
@@ -16,30 +41,37 @@ export interface TlsFacts {
 }
 
 export function tlsDetails(facts: TlsFacts): TlsDetails {
-  const leaf = facts.peer && Object.keys(facts.peer).length > 0 ? facts.peer : null;
+  const leaf = facts.leaf;
   return {
     protocol: facts.protocol,
     cipher: facts.cipher,
-    subject: leaf ? distinguishedName(leaf.subject) : null,
-    issuer: leaf ? distinguishedName(leaf.issuer) : null,
-    sans: leaf ? subjectAltNames(leaf.subjectaltname) : [],
+    subject: leaf?.subject ?? null,
+    issuer: leaf?.issuer ?? null,
+    sans: leaf ? subjectAltNames(leaf.subjectAltName) : [],
     serial: leaf?.serialNumber ? leaf.serialNumber.toUpperCase() : null,
     fingerprint256: leaf?.fingerprint256 ?? null,
-    notBefore: certificateDate(leaf?.valid_from),
-    notAfter: certificateDate(leaf?.valid_to),
+    notBefore: certificateDate(leaf?.validFrom),
+    notAfter: certificateDate(leaf?.validTo),
     chainEarliestNotAfter: leaf ? facts.chainEarliestNotAfter : null,
     authorized: facts.authorized,
     authorizationError: facts.authorized ? null : facts.authorizationError,
   };
 }
 
-/** 'O=authwatch, CN=localhost' from Node's { O: 'authwatch', CN: 'localhost' } (multi-valued fields repeat). */
-export function distinguishedName(name: Record<string, string | string[] | undefined> | null | undefined): string | null {
-  if (!name) return null;
-  const parts = Object.entries(name).flatMap(([field, value]) =>
-    value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((item) => `${field}=${item}`),
-  );
+/** 'O=authwatch, CN=localhost' from X509Certificate's one-field-a-line 'O=authwatch\nCN=localhost', in its order. */
+export function x509Name(text: string | null | undefined): string | null {
+  if (!text) return null;
+  const parts = text.split('\n').filter((line) => line.length > 0);
   return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** The CN values of X509Certificate's subject text (RFC 2253 escapes undone), for tls.checkServerIdentity. */
+export function commonNames(subject: string | null | undefined): string[] {
+  if (!subject) return [];
+  return subject
+    .split('\n')
+    .filter((line) => line.startsWith('CN='))
+    .map((line) => line.slice(3).replace(/\\(.)/g, '$1'));
 }
 
 /** 'DNS:localhost, IP Address:127.0.0.1' → ['DNS:localhost', 'IP:127.0.0.1']; quoted values may hold commas. */
@@ -62,23 +94,27 @@ export function certificateDate(text: string | null | undefined): string | null 
   return Number.isNaN(time) ? null : new Date(time).toISOString();
 }
 
-/** The leaf and the issuers the server presented, in order; Node marks the end of the chain by a self-reference. */
-export function presentedChain(leaf: DetailedPeerCertificate): PeerCertificate[] {
-  const chain: PeerCertificate[] = [];
+/**
+ * The notAfter of each certificate of getPeerCertificate(true)'s chain: the leaf, the issuers the server presented
+ * and the trusted root Node completed it with; Node marks the end of the chain by a self-reference.
+ */
+export function chainValidTo(leaf: DetailedPeerCertificate): string[] {
+  const chain: string[] = [];
   const seen = new Set<string>();
   let current: DetailedPeerCertificate | undefined = leaf;
   while (current && Object.keys(current).length > 0) {
     const id = current.fingerprint256 ?? String(chain.length);
     if (seen.has(id)) break;
     seen.add(id);
-    chain.push(current);
+    chain.push(current.valid_to);
     current = current.issuerCertificate;
   }
   return chain;
 }
 
-export function earliestNotAfter(chain: PeerCertificate[]): string | null {
-  const dates = chain.map((certificate) => certificateDate(certificate.valid_to)).filter((date): date is string => date !== null);
+/** The earliest of OpenSSL-form dates (a chain's notAfter), as an ISO time; null when none parses. */
+export function earliestNotAfter(validTo: (string | undefined)[]): string | null {
+  const dates = validTo.map((text) => certificateDate(text)).filter((date): date is string => date !== null);
   return dates.length > 0 ? dates.reduce((earliest, date) => (date < earliest ? date : earliest)) : null;
 }
 

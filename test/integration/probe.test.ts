@@ -1,6 +1,7 @@
 // The probe against the simulated Jira over real HTTPS with certificates made by openssl at test time.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createHmac, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -14,6 +15,7 @@ import type { JiraMock } from '../support/jira-mock.js';
 import { basicAuthorization } from '../../src/probe/credentials.js';
 import { subjectAltNames, certificateDate } from '../../src/probe/tls.js';
 import { tokenUsable } from '../../src/probe/oauth.js';
+import { newChainExpiryCache, readTlsDetails } from '../../src/probe/tls-verify.js';
 import { FINGERPRINT_KEY, closedPort, connectionFrom, secretEnv, startJiraFixture, type JiraFixture } from '../support/jira-fixture.js';
 
 let fixture: JiraFixture;
@@ -534,6 +536,45 @@ describe('the name is verified as Node verifies it, on the leaf alone, before an
         await server.stop();
       }
     });
+  }
+});
+
+/** A finished handshake with `server`, as the probe makes it (verification read afterwards). */
+async function handshakeWith(server: JiraMock): Promise<tls.TLSSocket> {
+  const { port } = new URL(server.baseUrl);
+  const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca: readFileSync(fixture.pki.caFile, 'utf8'), rejectUnauthorized: false, checkServerIdentity: () => undefined });
+  await once(socket, 'secureConnect');
+  return socket;
+}
+
+test("when the leaf changes, that probe reports the presented chain and the next one the chain with its trusted root again", async () => {
+  const ca = new X509Certificate(readFileSync(fixture.pki.caFile, 'utf8'));
+  const caNotAfter = new Date(ca.validTo).toISOString();
+  const outlives = (days: number) => new Date(new Date(ca.validTo).getTime() + days * 24 * 3600 * 1000);
+  const first = await fixture.serve(await fixture.pki.issue({ name: 'leaf-before', notAfter: outlives(100) }));
+  const renewedPair = await fixture.pki.issue({ name: 'leaf-after', notAfter: outlives(400) });
+  const renewed = await fixture.serve(renewedPair);
+  const cache = newChainExpiryCache();
+  const read = async (server: JiraMock) => {
+    const socket = await handshakeWith(server);
+    try {
+      return readTlsDetails(socket, '127.0.0.1', cache);
+    } finally {
+      socket.destroy();
+    }
+  };
+  try {
+    const before = await read(first);
+    assert.equal(before.authorized, true);
+    assert.equal(before.chainEarliestNotAfter, caNotAfter);
+    const atChange = await read(renewed);
+    assert.equal(atChange.fingerprint256, new X509Certificate(renewedPair.cert).fingerprint256);
+    assert.equal(atChange.chainEarliestNotAfter, atChange.notAfter, 'the server presents the leaf alone');
+    const after = await read(renewed);
+    assert.equal(after.chainEarliestNotAfter, caNotAfter);
+    assert.equal(after.subject, atChange.subject);
+  } finally {
+    await Promise.all([first.stop(), renewed.stop()]);
   }
 });
 
