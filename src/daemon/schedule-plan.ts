@@ -12,8 +12,19 @@ export const SPREAD_FRACTION = 0.8;
 /** A first probe is not worth it when the schedule's own probe comes this soon anyway. */
 export const FIRST_PROBE_UNLESS_DUE_WITHIN_MS = 10_000;
 
-/** The first probes after start are spread over this window unless configured otherwise. */
+/** The first probes after start are spread over at least this window unless configured otherwise. */
 export const DEFAULT_FIRST_PROBE_SPREAD_MS = 3000;
+
+/**
+ * ...and over a longer one when there are many: at most this many first probes a second. A start is then a load
+ * like a busy minute, not a burst (10,000 connections in 3 s held 1,000 sockets open and ran behind for minutes).
+ */
+export const FIRST_PROBES_PER_SECOND = 250;
+
+/** The window the first probes of `count` connections are spread over. */
+export function firstProbeSpreadMs(count: number, minimumMs: number = DEFAULT_FIRST_PROBE_SPREAD_MS): number {
+  return Math.max(minimumMs, Math.ceil((count / FIRST_PROBES_PER_SECOND) * 1000));
+}
 
 /** The period assumed for a schedule whose next two matches cannot be computed. */
 export const FALLBACK_PERIOD_MS = 60_000;
@@ -76,16 +87,17 @@ export interface FirstProbeFacts {
 /**
  * A first probe right after start (or after a reload added the connection), so its state is not unknown until
  * its schedule first fires: spread over `spreadMs` by name; none for a connection already busy, nor for one
- * whose scheduled probe starts within FIRST_PROBE_UNLESS_DUE_WITHIN_MS anyway.
+ * whose scheduled probe starts within FIRST_PROBE_UNLESS_DUE_WITHIN_MS of its place in that spread anyway.
  */
 export function planFirstProbe(facts: FirstProbeFacts): FirstProbePlan {
   if (facts.stopped) return { run: false, reason: 'stopped' };
   if (!facts.activity) return { run: false, reason: 'unknown' };
   if (facts.activity.cycleInProgress || facts.activity.waitingForOffset) return { run: false, reason: 'overlap' };
-  if (facts.nextTickAt !== undefined && facts.nextTickAt + facts.offsetMs - facts.now <= FIRST_PROBE_UNLESS_DUE_WITHIN_MS) {
+  const plannedStart = facts.now + spreadOffsetMs(facts.name, Number.POSITIVE_INFINITY, facts.spreadMs);
+  if (facts.nextTickAt !== undefined && facts.nextTickAt + facts.offsetMs - plannedStart <= FIRST_PROBE_UNLESS_DUE_WITHIN_MS) {
     return { run: false, reason: 'due_soon' };
   }
-  return { run: true, plannedStart: facts.now + spreadOffsetMs(facts.name, Number.POSITIVE_INFINITY, facts.spreadMs) };
+  return { run: true, plannedStart };
 }
 
 /** How long to wait before starting a cycle planned for `plannedStart` (never negative: a late one starts now). */

@@ -7,7 +7,7 @@
 // ./schedule-plan.ts; this file keeps the cron tasks, the timers and the cycles in progress.
 import cron from 'node-cron';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { DEFAULT_FIRST_PROBE_SPREAD_MS, SPREAD_FRACTION, type JobActivity, periodFromMatches, planFirstProbe, planTick, spreadOffsetMs, startDelaySeconds, waitMs } from './schedule-plan.js';
+import { DEFAULT_FIRST_PROBE_SPREAD_MS, firstProbeSpreadMs, SPREAD_FRACTION, type JobActivity, periodFromMatches, planFirstProbe, planTick, spreadOffsetMs, startDelaySeconds, waitMs } from './schedule-plan.js';
 import { derivedConcurrency, DurationWindow, INITIAL_P95_SECONDS } from './concurrency.js';
 
 export interface SchedulerOptions {
@@ -223,11 +223,12 @@ export class Scheduler {
   }
 
   /**
-   * A first probe of each named job now, spread over a few seconds, instead of leaving it unknown until its
-   * schedule first fires (up to a whole period); skipped for a job whose scheduled probe comes within 10 s anyway.
+   * A first probe of each named job now, spread over a few seconds (longer for many: firstProbeSpreadMs), instead
+   * of leaving it unknown until its schedule first fires (up to a whole period); skipped for a job whose scheduled
+   * probe comes within 10 s of it anyway.
    */
   kickoff(names: string[]): void {
-    const spreadMs = this.options.firstProbeSpreadMs ?? DEFAULT_FIRST_PROBE_SPREAD_MS;
+    const spreadMs = firstProbeSpreadMs(names.length, this.options.firstProbeSpreadMs ?? DEFAULT_FIRST_PROBE_SPREAD_MS);
     const now = this.now();
     for (const name of names) {
       const entry = this.entries.get(name);

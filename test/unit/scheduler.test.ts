@@ -7,7 +7,10 @@ import { EventEmitter, once } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type CreateTicker, Scheduler, type SchedulerOptions } from '../../src/daemon/scheduler.js';
 import {
+  DEFAULT_FIRST_PROBE_SPREAD_MS,
   FIRST_PROBE_UNLESS_DUE_WITHIN_MS,
+  FIRST_PROBES_PER_SECOND,
+  firstProbeSpreadMs,
   periodFromMatches,
   planFirstProbe,
   planTick,
@@ -66,11 +69,38 @@ test('the first probe after start: spread over the window by name, none when the
   const dueAt = T0 + FIRST_PROBE_UNLESS_DUE_WITHIN_MS;
   assert.deepEqual(planFirstProbe({ ...facts, nextTickAt: dueAt }), { run: false, reason: 'due_soon' });
   assert.deepEqual(planFirstProbe({ ...facts, nextTickAt: dueAt - 5000, offsetMs: 4000 }), { run: false, reason: 'due_soon' });
-  assert.equal(planFirstProbe({ ...facts, nextTickAt: dueAt - 5000, offsetMs: 5001 }).run, true, "the connection's offset moves its scheduled probe beyond 10 s");
+  assert.equal(planFirstProbe({ ...facts, nextTickAt: dueAt - 5000, offsetMs: 5001 + (plan.run ? plan.plannedStart - T0 : 0) }).run, true, "the connection's offset moves its scheduled probe beyond 10 s");
   assert.equal(planFirstProbe({ ...facts, nextTickAt: undefined }).run, true);
   assert.deepEqual(planFirstProbe({ ...facts, activity: { cycleInProgress: false, waitingForOffset: true } }), { run: false, reason: 'overlap' }, 'a second kickoff adds none');
   assert.deepEqual(planFirstProbe({ ...facts, stopped: true }), { run: false, reason: 'stopped' });
   assert.deepEqual(planFirstProbe({ ...facts, activity: null }), { run: false, reason: 'unknown' });
+});
+
+test('many first probes are spread over a longer window: at most FIRST_PROBES_PER_SECOND, and none within 10 s of the scheduled one', () => {
+  assert.equal(firstProbeSpreadMs(1), DEFAULT_FIRST_PROBE_SPREAD_MS);
+  assert.equal(firstProbeSpreadMs(500), DEFAULT_FIRST_PROBE_SPREAD_MS);
+  assert.equal(firstProbeSpreadMs(10_000), (10_000 / FIRST_PROBES_PER_SECOND) * 1000);
+  assert.equal(firstProbeSpreadMs(10, 20_000), 20_000, 'a configured window is a minimum');
+  // 10,000 connections on `* * * * *` started 5 s before the minute: each first probe either keeps 10 s from the
+  // connection's scheduled probe or is left to it, and no second has more than its share.
+  const spreadMs = firstProbeSpreadMs(10_000);
+  const nextTickAt = T0 + 5000;
+  const perSecond = new Map<number, number>();
+  let skipped = 0;
+  for (let index = 0; index < 10_000; index += 1) {
+    const name = `conn-${index}`;
+    const offsetMs = spreadOffsetMs(name, 60_000, 60_000);
+    const plan = planFirstProbe({ name, now: T0, nextTickAt, offsetMs, spreadMs, activity: idle, stopped: false });
+    if (!plan.run) {
+      skipped += 1;
+      continue;
+    }
+    assert.ok(nextTickAt + offsetMs - plan.plannedStart > FIRST_PROBE_UNLESS_DUE_WITHIN_MS);
+    const second = Math.floor((plan.plannedStart - T0) / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  assert.ok(skipped > 1000 && skipped < 9000, `${skipped} left to their scheduled probe`);
+  assert.ok(Math.max(...perSecond.values()) < FIRST_PROBES_PER_SECOND * 1.3, `at most ${Math.max(...perSecond.values())} in one second`);
 });
 
 test('the wait before a planned start is never negative, and the start delay counts how late it began', () => {
