@@ -3,12 +3,13 @@
 // (they are read at probe time, so a missing one is an outcome, not a config error).
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { configSchema, duplicateNameIssues, type AuthConfig, type ProxyConfig, type RawConfig, type SecretRef } from './schema.js';
 import { parseDuration } from './duration.js';
 import { yamlSyntaxMessage } from './explain.js';
-import { describeIssues, emptyConnectionsIssues, firstAliasLine, formatPath, lineOf, storagePathIssues } from './issues.js';
-export { storagePathProblem } from './issues.js';
+import { describeIssues, emptyConnectionsIssues, firstAliasLine, formatPath, lineOf, storagePathIssues, storagePathProblem } from './issues.js';
+export { storagePathProblem };
 
 export const DEFAULT_CONFIG_PATH = '/etc/authwatch/authwatch.yaml';
 
@@ -167,6 +168,33 @@ function decodeConfig(bytes: Buffer, source: string): string {
 }
 
 export function parseConfigText(text: string, source = '<config>'): Config {
+  const valid = validConfigQuickly(text);
+  return resolveConfig(valid ?? validConfigWithPositions(text, source), source);
+}
+
+/**
+ * A valid config, read with js-yaml (YAML 1.2 core schema, as `yaml` reads it, aliases refused): ~10x faster than
+ * `yaml`'s Document and a fifth of its memory, which is seconds and 100+ MiB at 10,000 connections. Anything it
+ * cannot take without doubt (a syntax error, an alias, a schema issue, an empty or unusable setting) gives null,
+ * and the file is read again by validConfigWithPositions, which says what is wrong and on which line.
+ */
+export function validConfigQuickly(text: string): RawConfig | null {
+  let input: unknown;
+  try {
+    input = loadYaml(text, { schema: CORE_SCHEMA, maxAliases: 0 }) ?? {};
+  } catch {
+    return null;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success || duplicateNameIssues(input).length > 0) return null;
+  if (!Array.isArray(parsed.data.connections) || parsed.data.connections.length === 0) return null;
+  const path = parsed.data.storage?.path;
+  if (path !== undefined && storagePathProblem(path, false) !== null) return null;
+  return parsed.data;
+}
+
+/** The config read with `yaml`'s Document, whose node positions give each problem its line; throws ConfigError. */
+export function validConfigWithPositions(text: string, source = '<config>'): RawConfig {
   const lineCounter = new LineCounter();
   let doc: Document;
   try {
@@ -207,7 +235,7 @@ export function parseConfigText(text: string, source = '<config>'): Config {
     const issues = [...schemaIssues, ...extra];
     throw new ConfigError(source, issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
   }
-  return resolveConfig(parsed.data, source);
+  return parsed.data;
 }
 
 function inferDeployment(url: URL): Deployment {

@@ -1,7 +1,10 @@
 // What a probe cycle reads, kept in memory: each connection's state, its last ok probe and its open incidents,
 // loaded once at start and then updated from what each cycle writes, so a cycle reads nothing from SQLite. The
 // cache follows the store's transactions (a batch or cycle that throws leaves it as it was), and the daemon is the
-// database's only writer of these rows, so it equals what is stored.
+// database's only writer of these rows, so it equals what is stored — except that of the last ok probe it keeps
+// only what a cycle compares with (lastOkFacts), and keeps the same object while that does not change: 10,000 full
+// observations replaced every minute were most of the old-generation garbage at 10,000 connections.
+import type { ProbeObservation } from '../probe/observation.js';
 import type { ConnectionState } from '../state/types.js';
 import type { CycleStore, MaintenanceStore } from '../store/ports.js';
 import { Staged } from '../store/staged.js';
@@ -25,7 +28,7 @@ export class CycleCache implements CycleStore {
     const lastOk = this.store.lastOkProbes();
     const open = new Map<string, StoredIncident[]>();
     for (const incident of this.store.openIncidents()) open.set(incident.connection, [...(open.get(incident.connection) ?? []), incident]);
-    for (const [name, state] of states) this.facts.set(name, { state, lastOk: lastOk.get(name) ?? null, open: open.get(name) ?? [] });
+    for (const [name, state] of states) this.facts.set(name, { state, lastOk: slim(lastOk.get(name) ?? null), open: open.get(name) ?? [] });
   }
 
   loadState(name: string): ConnectionState {
@@ -64,7 +67,7 @@ export class CycleCache implements CycleStore {
   private of(name: string): Facts {
     let facts = this.facts.get(name);
     if (!facts) {
-      facts = { state: this.store.loadState(name), lastOk: this.store.lastOkProbe(name), open: this.store.openIncidents(name) };
+      facts = { state: this.store.loadState(name), lastOk: slim(this.store.lastOkProbe(name)), open: this.store.openIncidents(name) };
       this.facts.set(name, facts);
     }
     return facts;
@@ -84,8 +87,7 @@ export class CycleCache implements CycleStore {
             outcome: diagnosis.outcome,
             class: diagnosis.class,
             detail: diagnosis.detail,
-            // The parsed body served the classifier and is never stored.
-            observation: observation.http?.json == null && observation.startedAt === startedAt ? observation : { ...observation, startedAt, http: observation.http && { ...observation.http, json: null } },
+            observation: lastOkFacts(observation, startedAt, before.lastOk?.observation ?? null),
           }
         : before.lastOk;
     let open = before.open;
@@ -117,4 +119,55 @@ export class CycleCache implements CycleStore {
     });
     this.facts.set(name, { state: next, lastOk, open });
   }
+}
+
+const NO_TIMINGS: ProbeObservation['timings'] = Object.freeze({ dns: null, connect: null, tls: null, request: null, first_byte: null, download: null, total: null });
+
+/**
+ * What a cycle compares a probe with in the last ok one (src/state/events.ts, src/notify/types.ts snapshotOf): the
+ * credential's fingerprint, the TLS details and the identity; no HTTP answer, timings or error. While those stay
+ * the same, the previous facts are kept (only startedAt is new).
+ */
+export function lastOkFacts(observation: ProbeObservation, startedAt: string, previous: ProbeObservation | null): ProbeObservation {
+  if (previous && sameComparisonFacts(previous, observation)) return previous.startedAt === startedAt ? previous : { ...previous, startedAt };
+  return {
+    connection: observation.connection,
+    startedAt,
+    url: observation.url,
+    credential: observation.credential,
+    oauth: null,
+    error: null,
+    http: null,
+    identity: observation.identity,
+    tls: observation.tls,
+    timings: NO_TIMINGS,
+  };
+}
+
+function sameComparisonFacts(a: ProbeObservation, b: ProbeObservation): boolean {
+  return (
+    a.url === b.url &&
+    a.credential.fingerprint === b.credential.fingerprint &&
+    a.credential.status === b.credential.status &&
+    sameFlatValues(a.tls, b.tls) &&
+    sameFlatValues(a.identity, b.identity)
+  );
+}
+
+/** Equal objects of strings, numbers, booleans, nulls and arrays of those (TlsDetails, Identity). */
+function sameFlatValues<T extends object>(a: T | null, b: T | null): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const keys = Object.keys(a) as (keyof T)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => {
+    const x = a[key];
+    const y = b[key];
+    if (Array.isArray(x) && Array.isArray(y)) return x.length === y.length && x.every((item, index) => item === y[index]);
+    return x === y;
+  });
+}
+
+function slim(probe: StoredProbe | null): StoredProbe | null {
+  return probe && { ...probe, observation: lastOkFacts(probe.observation, probe.startedAt, null) };
 }

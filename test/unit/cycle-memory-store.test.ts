@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText } from '../../src/config/load.js';
 import { commitProbe, type CycleDeps } from '../../src/daemon/cycle.js';
-import { CycleCache } from '../../src/daemon/cycle-cache.js';
+import { CycleCache, lastOkFacts } from '../../src/daemon/cycle-cache.js';
 import { planNotifications } from '../../src/daemon/notifications.js';
 import { StoreOutbox } from '../../src/daemon/store-outbox.js';
 import { outcomeClass, type Outcome } from '../../src/diagnosis/outcome-names.js';
@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { AuthwatchMetrics } from '../../src/metrics/metrics.js';
 import { buildNotifiers } from '../../src/notify/registry.js';
 import type { ProbeObservation } from '../../src/probe/observation.js';
+import type { StoredProbe } from '../../src/store/types.js';
 import { initialState } from '../../src/state/machine.js';
 import { MemoryStore } from '../support/memory-store.js';
 import { countsWith } from '../support/store-contract.js';
@@ -109,10 +110,13 @@ test('the cycle cache answers what the store would, from memory, and forgets wha
   };
   const commit = (minutes: number, outcome: Outcome, status: number) =>
     commitProbe(deps, { connection, observation: observation(at(minutes), status), diagnosis: { outcome, class: outcomeClass(outcome), detail: String(status) }, now: at(minutes), next: initialState() });
+  // Of the last ok probe the cache keeps what a cycle compares with.
+  const compared = (probe: StoredProbe | null) =>
+    probe && { id: probe.id, startedAt: probe.startedAt, outcome: probe.outcome, credential: probe.observation.credential, tls: probe.observation.tls, identity: probe.observation.identity };
   const same = () => {
     assert.deepEqual(cache.loadState('crm'), store.loadState('crm'));
     assert.deepEqual(cache.openIncidents('crm'), store.openIncidents('crm'));
-    assert.deepEqual(cache.lastOkProbe('crm'), store.lastOkProbe('crm'));
+    assert.deepEqual(compared(cache.lastOkProbe('crm')), compared(store.lastOkProbe('crm')));
   };
   cache.batch(() => {
     commit(0, 'ok', 200);
@@ -135,4 +139,21 @@ test('the cycle cache answers what the store would, from memory, and forgets wha
   reloaded.preload();
   assert.deepEqual(reloaded.loadState('crm'), cache.loadState('crm'));
   assert.deepEqual(reloaded.lastOkProbe('crm'), cache.lastOkProbe('crm'));
+});
+
+test('of the last ok probe the cache keeps the compared facts, and the same object while they do not change', () => {
+  const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', subject: 'CN=x', issuer: 'CN=ca', sans: ['DNS:x'], serial: '01', fingerprint256: '00:11', notBefore: null, notAfter: null, chainEarliestNotAfter: null, authorized: true, authorizationError: null };
+  const withTls = (startedAt: Date): ProbeObservation => ({ ...observation(startedAt, 200), tls: { ...tls, sans: [...tls.sans] }, identity: { accountId: 'a1', name: null, key: null, emailAddress: null, displayName: null, active: true } });
+  const first = withTls(at(0));
+  const kept = lastOkFacts(first, first.startedAt, null);
+  assert.equal(kept.http, null, 'the HTTP answer is not kept');
+  assert.deepEqual([kept.credential, kept.tls, kept.identity], [first.credential, first.tls, first.identity]);
+  const again = withTls(at(1));
+  const next = lastOkFacts(again, again.startedAt, kept);
+  assert.notEqual(again.tls, first.tls);
+  assert.equal(next.tls, kept.tls, 'unchanged facts are not copied again');
+  assert.equal(next.identity, kept.identity);
+  assert.equal(next.startedAt, again.startedAt);
+  const renewed = { ...again, tls: again.tls && { ...again.tls, fingerprint256: 'AA:BB' } };
+  assert.equal(lastOkFacts(renewed, renewed.startedAt, next).tls?.fingerprint256, 'AA:BB', 'a new certificate replaces them');
 });
