@@ -1,9 +1,12 @@
 // The probes-in-flight cap when `run --concurrency` is not given: Little's law on the load the schedules ask
 // for. In flight on average = arrivals per second × seconds per probe; the cap leaves HEADROOM over that for
-// bursts and a slower Jira, and stays within [MIN, MAX] (MAX bounds the memory of the sockets held open).
+// bursts and a slower Jira, and stays within [MIN, MAX] (MAX bounds the memory of the sockets held open). It is
+// not raised while the event loop is saturated: the durations then measure the wait for the loop, not for Jira.
 export const DERIVED_CONCURRENCY_MIN = 32;
 export const DERIVED_CONCURRENCY_MAX = 1000;
 export const CONCURRENCY_HEADROOM = 2;
+/** From this event-loop utilization on, the cap is not raised (it may still fall). */
+export const SATURATED_LOOP_UTILIZATION = 0.9;
 /** Assumed p95 probe duration before any probe has finished: a Jira far away (0.3–1 s). */
 export const INITIAL_P95_SECONDS = 1;
 

@@ -5,10 +5,11 @@
 // runs the cycle. A connection's tick is skipped while a cycle of that name still runs, including one started
 // under a schedule that a reload has since changed or removed. The decisions are pure and live in
 // ./schedule-plan.ts; this file keeps the cron tasks, the timers and the cycles in progress.
+import { performance } from 'node:perf_hooks';
 import cron from 'node-cron';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { DEFAULT_FIRST_PROBE_SPREAD_MS, firstProbeSpreadMs, SPREAD_FRACTION, type JobActivity, periodFromMatches, planFirstProbe, planTick, spreadOffsetMs, startDelaySeconds, waitMs } from './schedule-plan.js';
-import { derivedConcurrency, DurationWindow, INITIAL_P95_SECONDS } from './concurrency.js';
+import { derivedConcurrency, DurationWindow, INITIAL_P95_SECONDS, SATURATED_LOOP_UTILIZATION } from './concurrency.js';
 
 export interface SchedulerOptions {
   /** The cap on cycles in flight; null derives it from the schedules and the observed durations (concurrency.ts). */
@@ -23,6 +24,19 @@ export interface SchedulerOptions {
   firstProbeSpreadMs?: number;
   /** Makes the one ticker of a schedule (default: a node-cron task); tests pass one they fire by hand. */
   createTicker?: CreateTicker;
+  /** The event loop's utilization (0–1) since the previous call (default: perf_hooks); tests pass their own. */
+  loopUtilization?: () => number;
+}
+
+/** The event loop's utilization since the previous call of the returned function. */
+export function loopUtilizationMeter(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const since = performance.eventLoopUtilization(now, last);
+    last = now;
+    return since.utilization;
+  };
 }
 
 /** What fires a schedule's ticks: a node-cron task in the daemon. */
@@ -88,6 +102,7 @@ export class Scheduler {
   private finishedSinceDerive = 0;
   private readonly now: () => number;
   private readonly createTicker: CreateTicker;
+  private readonly loopUtilization: () => number;
   private stopped = false;
   /** Settles when stop() begins: a runNow whose cycle stop() dropped from the queue must not wait forever. */
   private readonly stopping: Promise<void>;
@@ -97,6 +112,7 @@ export class Scheduler {
     this.limit = pLimit(options.concurrency ?? derivedConcurrency(0, INITIAL_P95_SECONDS));
     this.now = options.now ?? Date.now;
     this.createTicker = options.createTicker ?? cronTicker;
+    this.loopUtilization = options.loopUtilization ?? loopUtilizationMeter();
     this.stopping = new Promise((resolve) => (this.signalStop = resolve));
   }
 
@@ -130,7 +146,10 @@ export class Scheduler {
       arrivalsPerSecond += group.members.size / (windowMs / 1000);
     }
     const cap = derivedConcurrency(arrivalsPerSecond, this.durations.p95() ?? INITIAL_P95_SECONDS);
-    if (cap !== this.limit.concurrency) this.limit.concurrency = cap;
+    // A loop with no time to spare makes every cycle longer, and the p95 with it: more cycles in flight would only
+    // hold more sockets open, not finish more.
+    const saturated = this.loopUtilization() >= SATURATED_LOOP_UTILIZATION;
+    if (cap < this.limit.concurrency || (cap > this.limit.concurrency && !saturated)) this.limit.concurrency = cap;
   }
 
   private recordDuration(seconds: number): void {

@@ -391,7 +391,7 @@ test('derived concurrency: Little\'s law over the spread window, with headroom, 
 test('without --concurrency the cap follows the schedules and the observed cycle durations', async () => {
   const clock = { now: T0 };
   const tickers = new ManualTickers(clock, { '* * * * *': 60_000 });
-  const options = { maxSpreadMs: 60_000, now: () => clock.now, createTicker: tickers.create, onStartDelay: () => {}, onSkippedOverlap: () => {} };
+  const options = { maxSpreadMs: 60_000, now: () => clock.now, createTicker: tickers.create, onStartDelay: () => {}, onSkippedOverlap: () => {}, loopUtilization: () => 0.3 };
   const scheduler = new Scheduler({ ...options, concurrency: null, onError: (name, error) => assert.fail(`${name}: ${String(error)}`) });
   // Each cycle takes 300 ms of the scheduler's clock.
   const jobs = Array.from({ length: 10_000 }, (_, index) => ({ name: `conn-${index}`, schedule: '* * * * *', run: async () => void (clock.now += 300) }));
@@ -408,3 +408,37 @@ test('without --concurrency the cap follows the schedules and the observed cycle
   assert.equal(fixed.concurrency(), 7, '--concurrency N overrides');
   await fixed.stop(100);
 });
+
+test('the derived cap is not raised while the event loop is saturated: longer cycles then mean a busy loop, not a slow Jira', async () => {
+  const clock = { now: T0 };
+  const tickers = new ManualTickers(clock, { '* * * * *': 60_000 });
+  const loop = { utilization: 0.3 };
+  const scheduler = new Scheduler({
+    maxSpreadMs: 60_000,
+    now: () => clock.now,
+    createTicker: tickers.create,
+    onStartDelay: () => {},
+    onSkippedOverlap: () => {},
+    loopUtilization: () => loop.utilization,
+    concurrency: null,
+    onError: (name, error) => assert.fail(`${name}: ${String(error)}`),
+  });
+  const cycleMs = { value: 10 };
+  const jobs = Array.from({ length: 10_000 }, (_, index) => ({ name: `conn-${index}`, schedule: '* * * * *', run: async () => void (clock.now += cycleMs.value) }));
+  scheduler.sync(jobs);
+  let next = 0;
+  const runMany = async (count: number) => {
+    for (let index = 0; index < count; index += 1) assert.equal((await scheduler.runNow(`conn-${next++ % 10_000}`)).status, 'ran');
+  };
+  await runMany(600);
+  assert.equal(scheduler.concurrency(), DERIVED_CONCURRENCY_MIN, 'fast cycles: the floor');
+  loop.utilization = 0.97;
+  cycleMs.value = 2000;
+  await runMany(600);
+  assert.equal(scheduler.concurrency(), DERIVED_CONCURRENCY_MIN, 'cycles 200x longer on a saturated loop: not raised');
+  loop.utilization = 0.5;
+  await runMany(64);
+  assert.equal(scheduler.concurrency(), derivedConcurrency(10_000 / 48, 2), 'the same cycles with time to spare on the loop: raised');
+  await scheduler.stop(100);
+});
+
