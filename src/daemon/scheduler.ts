@@ -70,10 +70,20 @@ export interface ScheduledJob {
   run: () => Promise<unknown>;
 }
 
+function clearTimers(entry: Entry): void {
+  if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
+  if (entry.firstProbeTimer) clearTimeout(entry.firstProbeTimer);
+  entry.pendingTimer = null;
+  entry.firstProbeTimer = null;
+}
+
 interface Entry {
   job: ScheduledJob;
   offsetMs: number;
+  /** A tick waiting for the connection's offset. */
   pendingTimer: NodeJS.Timeout | null;
+  /** The first probe after start waiting for its place in the spread; a tick does not wait for it (it keeps 10 s from it). */
+  firstProbeTimer: NodeJS.Timeout | null;
 }
 
 /** A cycle from its tick's timer until it ends: waiting for a place under the cap, then running. */
@@ -181,7 +191,7 @@ export class Scheduler {
     this.stopped = true;
     this.signalStop();
     for (const group of this.groups.values()) await group.task.stop();
-    for (const entry of this.entries.values()) if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
+    for (const entry of this.entries.values()) clearTimers(entry);
     this.limit.clearQueue();
     // Cycles still waiting for a place were dropped by clearQueue (their promises never settle): only started ones count.
     const running = [...this.cycles].filter(([, cycle]) => cycle.started);
@@ -197,7 +207,7 @@ export class Scheduler {
 
   private add(job: ScheduledJob): void {
     const group = this.groupFor(job.schedule);
-    const entry: Entry = { job, offsetMs: spreadOffsetMs(job.name, group.periodMs, this.options.maxSpreadMs), pendingTimer: null };
+    const entry: Entry = { job, offsetMs: spreadOffsetMs(job.name, group.periodMs, this.options.maxSpreadMs), pendingTimer: null, firstProbeTimer: null };
     this.entries.set(job.name, entry);
     group.members.add(job.name);
   }
@@ -205,7 +215,7 @@ export class Scheduler {
   private remove(name: string): void {
     const entry = this.entries.get(name);
     if (!entry) return;
-    if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
+    clearTimers(entry);
     this.entries.delete(name);
     const group = this.groups.get(entry.job.schedule);
     group?.members.delete(name);
@@ -229,15 +239,17 @@ export class Scheduler {
     return group;
   }
 
-  private activity(name: string): JobActivity | null {
+  /** `withFirstProbe`: a first probe waiting for its place counts as waiting too (for a second kickoff). */
+  private activity(name: string, withFirstProbe = false): JobActivity | null {
     const entry = this.entries.get(name);
-    return entry ? { cycleInProgress: this.cycles.has(name), waitingForOffset: entry.pendingTimer !== null } : null;
+    if (!entry) return null;
+    return { cycleInProgress: this.cycles.has(name), waitingForOffset: entry.pendingTimer !== null || (withFirstProbe && entry.firstProbeTimer !== null) };
   }
 
   private tick(name: string, scheduledAt: Date): void {
     const entry = this.entries.get(name);
     const plan = planTick(scheduledAt.getTime(), entry?.offsetMs ?? 0, this.activity(name), this.stopped);
-    if (plan.run) this.launch(name, entry!, plan.plannedStart);
+    if (plan.run) this.launch(name, entry!, plan.plannedStart, 'pendingTimer');
     else if (plan.reason === 'overlap') this.options.onSkippedOverlap(name);
   }
 
@@ -252,8 +264,8 @@ export class Scheduler {
     for (const name of names) {
       const entry = this.entries.get(name);
       const [nextTick] = entry ? (this.groups.get(entry.job.schedule)?.task.nextRuns(1) ?? []) : [];
-      const plan = planFirstProbe({ name, now, nextTickAt: nextTick?.getTime(), offsetMs: entry?.offsetMs ?? 0, spreadMs, activity: this.activity(name), stopped: this.stopped });
-      if (plan.run) this.launch(name, entry!, plan.plannedStart);
+      const plan = planFirstProbe({ name, now, nextTickAt: nextTick?.getTime(), offsetMs: entry?.offsetMs ?? 0, spreadMs, activity: this.activity(name, true), stopped: this.stopped });
+      if (plan.run) this.launch(name, entry!, plan.plannedStart, 'firstProbeTimer');
     }
   }
 
@@ -271,10 +283,7 @@ export class Scheduler {
         await Promise.race([running.done, this.stopping]);
         continue;
       }
-      if (entry.pendingTimer) {
-        clearTimeout(entry.pendingTimer);
-        entry.pendingTimer = null;
-      }
+      clearTimers(entry);
       let value: unknown;
       let ran = false;
       const cycle = this.startCycle(name, this.now(), async (job) => {
@@ -286,9 +295,9 @@ export class Scheduler {
     }
   }
 
-  private launch(name: string, entry: Entry, plannedStart: number): void {
-    entry.pendingTimer = setTimeout(() => {
-      entry.pendingTimer = null;
+  private launch(name: string, entry: Entry, plannedStart: number, slot: 'pendingTimer' | 'firstProbeTimer'): void {
+    entry[slot] = setTimeout(() => {
+      entry[slot] = null;
       if (this.stopped || this.entries.get(name) !== entry || this.cycles.has(name)) return;
       this.startCycle(name, plannedStart, (job) => job.run());
     }, waitMs(plannedStart, this.now()));

@@ -354,6 +354,24 @@ test('kickoff: a first run of each job, none for a job whose schedule fires soon
   await scheduler.stop(0);
 });
 
+test("a tick is not skipped for a first probe still waiting for its place in the spread: it keeps 10 s from it by plan", async () => {
+  // The first probe is planned an hour of real time away (a long spread); the tick comes first and must run.
+  const { tickers, skipped, scheduler } = harness({ firstProbeSpreadMs: 3_600_000 }, { '0 * * * *': 3_600_000 });
+  const runs: string[] = [];
+  const ran = new EventEmitter();
+  scheduler.sync([{ name: 'hourly', schedule: '0 * * * *', run: async () => void (runs.push('hourly'), ran.emit('run')) }]);
+  scheduler.kickoff(scheduler.names());
+  await settle();
+  tickers.fire('0 * * * *');
+  await once(ran, 'run');
+  assert.deepEqual(skipped, [], 'no overlap reported');
+  assert.deepEqual(runs, ['hourly']);
+  scheduler.kickoff(scheduler.names());
+  await settle();
+  assert.deepEqual(runs, ['hourly'], 'a second kickoff adds no first probe while one waits');
+  await scheduler.stop(0);
+});
+
 test('runNow: runs the job and returns its value, waits for a cycle in progress first, and knows unknown names', async (t) => {
   const { scheduler } = harness();
   const jobs = new GatedJobs();
