@@ -16,6 +16,7 @@
 // Bounded: at most `bound` probes wait (DEFAULT_RECORD_QUEUE_BOUND, about 2 KB each without the parsed body, so
 // some 20–40 MB); beyond it the oldest waiting probe is dropped (and counted), so memory stays bounded during a
 // storage outage of any length.
+import { performance } from 'node:perf_hooks';
 import type { Connection } from '../config/load.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import type { ProbeObservation } from '../probe/observation.js';
@@ -26,6 +27,14 @@ export const DEFAULT_RECORD_QUEUE_BOUND = 10_000;
 export const DEFAULT_GROUP_WINDOW_MS = 100;
 /** Probes per transaction at most: a backlog is committed in slices, yielding to the event loop between them. */
 export const DEFAULT_MAX_BATCH = 250;
+/**
+ * ...and no more than fit in this much time (each probe is a savepoint, so a transaction can end after any of
+ * them): a backlog of thousands after a lock is drained in slices that hold the event loop ~20 ms each, with
+ * BACKLOG_PAUSE_MS between them for /healthz, /metrics and the probes (slices of 250 held it ~90 ms each, and an
+ * HTTP request needing three turns of the loop waited ~400 ms).
+ */
+export const DEFAULT_BATCH_BUDGET_MS = 20;
+export const BACKLOG_PAUSE_MS = 5;
 /**
  * Retries of a refused commit back off from 1 s to this: with the short busy timeout a retry costs the event loop
  * at most that timeout, so the records land within a few seconds of the lock's release.
@@ -69,6 +78,10 @@ export interface RecordQueueOptions {
   /** How long a probe waits for others to share its transaction; 0 commits in submit (tests of the queue alone). */
   groupWindowMs?: number;
   maxBatch?: number;
+  /** A transaction takes no more probes once this long has passed since it began (the first always goes in). */
+  batchBudgetMs?: number;
+  /** The clock of the budget (default performance.now). */
+  nowMs?: () => number;
   initialDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -85,6 +98,8 @@ export class RecordQueue {
   private readonly bound: number;
   private readonly groupWindowMs: number;
   private readonly maxBatch: number;
+  private readonly batchBudgetMs: number;
+  private readonly nowMs: () => number;
   private readonly initialDelayMs: number;
   private readonly maxDelayMs: number;
   private delayMs: number;
@@ -97,6 +112,8 @@ export class RecordQueue {
     this.bound = options.bound ?? DEFAULT_RECORD_QUEUE_BOUND;
     this.groupWindowMs = options.groupWindowMs ?? DEFAULT_GROUP_WINDOW_MS;
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.batchBudgetMs = options.batchBudgetMs ?? DEFAULT_BATCH_BUDGET_MS;
+    this.nowMs = options.nowMs ?? (() => performance.now());
     this.initialDelayMs = options.initialDelayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
     this.delayMs = this.initialDelayMs;
@@ -171,7 +188,7 @@ export class RecordQueue {
         committed += done;
       } while (all && this.queue.length > 0);
       this.delayMs = this.initialDelayMs;
-      if (this.queue.length > 0) this.schedule(0);
+      if (this.queue.length > 0) this.schedule(BACKLOG_PAUSE_MS);
       else this.droppedSinceEmpty = 0;
       return committed;
     } finally {
@@ -201,11 +218,16 @@ export class RecordQueue {
     }
     if (batch.length === 0) return 0;
     let effects: AfterCommit[] = [];
+    let taken = 0;
     try {
       this.options.health.track('record probes', () =>
         this.options.batch(() => {
           effects = [];
+          taken = 0;
+          const began = this.nowMs();
           for (const probe of batch) {
+            if (taken > 0 && this.nowMs() - began >= this.batchBudgetMs) break;
+            taken++;
             if (!this.options.isConfigured(probe.connection)) continue;
             try {
               effects.push(this.options.batch(() => this.options.commit(probe)));
@@ -221,7 +243,8 @@ export class RecordQueue {
       for (const probe of batch) this.stalled.add(probe);
       return null;
     }
-    this.queue.splice(0, batch.length);
+    batch.length = taken;
+    this.queue.splice(0, taken);
     for (const probe of batch) this.forget(probe);
     if (effects.some((effect) => effect.notable)) {
       try {

@@ -38,7 +38,7 @@ test('one episode per outage: started by the first failure, ended by the next su
   assert.deepEqual(health.view().errors, { busy: 1, full: 2, readonly: 0, io: 0, other: 0 });
 });
 
-function queue(options: { bound?: number; groupWindowMs?: number; maxBatch?: number } = {}) {
+function queue(options: { bound?: number; groupWindowMs?: number; maxBatch?: number; batchBudgetMs?: number; nowMs?: () => number } = {}) {
   const connection = { name: 'a' } as Connection;
   let stored: string[] = [];
   let failing = false;
@@ -147,6 +147,21 @@ test('group commit: probes that return together share one transaction; the WAL i
   assert.equal(syncs(), 1);
   assert.deepEqual(afterCommit, ['t1', 't2', 't3']);
   assert.equal(records.size, 0);
+});
+
+test('a backlog slice ends when its time budget is spent: each probe is a savepoint, so the transaction can end after any', (t) => {
+  // The clock advances 8 ms at each reading: a 20 ms budget takes 3 (read at the start, then before each probe after the first).
+  const clock = { ms: 0 };
+  const { records, stored, transactions, probe, fail } = queue({ batchBudgetMs: 20, nowMs: () => (clock.ms += 8) });
+  t.after(() => records.stop());
+  fail(true);
+  for (let index = 1; index <= 7; index += 1) records.submit(probe(`t${index}`, 'ok'));
+  fail(false);
+  assert.equal(records.flush(), 3, 'one slice, cut by the budget');
+  assert.equal(records.size, 4, 'the rest waits for the next turn of the event loop');
+  assert.equal(records.flush(true), 4);
+  assert.deepEqual(transactions.map((rows) => rows.length), [3, 3, 1]);
+  assert.deepEqual(stored(), ['t1', 't2', 't3', 't4', 't5', 't6', 't7'], 'in order, none lost');
 });
 
 test('a backlog commits in slices of maxBatch, yielding between them; a probe whose commit has a bug is dropped alone', (t) => {
