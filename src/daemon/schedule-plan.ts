@@ -16,10 +16,11 @@ export const FIRST_PROBE_UNLESS_DUE_WITHIN_MS = 10_000;
 export const DEFAULT_FIRST_PROBE_SPREAD_MS = 3000;
 
 /**
- * ...and over a longer one when there are many: at most this many first probes a second. A start is then a load
- * like a busy minute, not a burst (10,000 connections in 3 s held 1,000 sockets open and ran behind for minutes).
+ * ...and over a longer one when there are many: at most this many first probes a second, so a start adds about
+ * half a busy minute's load instead of a burst (10,000 connections in 3 s held 1,000 sockets open and ran behind
+ * for minutes; 250 a second on top of the schedule's own 208 still saturated the event loop for the first minute).
  */
-export const FIRST_PROBES_PER_SECOND = 250;
+export const FIRST_PROBES_PER_SECOND = 100;
 
 /** The window the first probes of `count` connections are spread over. */
 export function firstProbeSpreadMs(count: number, minimumMs: number = DEFAULT_FIRST_PROBE_SPREAD_MS): number {

@@ -78,7 +78,7 @@ test('the first probe after start: spread over the window by name, none when the
 
 test('many first probes are spread over a longer window: at most FIRST_PROBES_PER_SECOND, and none within 10 s of the scheduled one', () => {
   assert.equal(firstProbeSpreadMs(1), DEFAULT_FIRST_PROBE_SPREAD_MS);
-  assert.equal(firstProbeSpreadMs(500), DEFAULT_FIRST_PROBE_SPREAD_MS);
+  assert.equal(firstProbeSpreadMs(200), DEFAULT_FIRST_PROBE_SPREAD_MS);
   assert.equal(firstProbeSpreadMs(10_000), (10_000 / FIRST_PROBES_PER_SECOND) * 1000);
   assert.equal(firstProbeSpreadMs(10, 20_000), 20_000, 'a configured window is a minimum');
   // 10,000 connections on `* * * * *` started 5 s before the minute: each first probe either keeps 10 s from the
@@ -99,7 +99,7 @@ test('many first probes are spread over a longer window: at most FIRST_PROBES_PE
     const second = Math.floor((plan.plannedStart - T0) / 1000);
     perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   }
-  assert.ok(skipped > 1000 && skipped < 9000, `${skipped} left to their scheduled probe`);
+  assert.ok(skipped > 1000 && skipped < 9500, `${skipped} left to their scheduled probe`);
   assert.ok(Math.max(...perSecond.values()) < FIRST_PROBES_PER_SECOND * 1.3, `at most ${Math.max(...perSecond.values())} in one second`);
 });
 
