@@ -10,7 +10,8 @@ import { errorFrom, probeError } from './probe-error.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface ExchangeRequest {
-  url: string;
+  /** Parsed once per connection by the prober. */
+  url: URL;
   /** An open socket (TLS already verified for https). It is used for this one request and then closed. */
   socket: Duplex;
   authorization: string | null;
@@ -47,7 +48,7 @@ function timeoutError(phase: 'send' | 'response' | 'read', timeoutMs: number): P
 export function exchange(request: ExchangeRequest): Promise<ExchangeResult> {
   const limit = request.maxBodyBytes ?? MAX_BODY_BYTES;
   const t = request.timeoutMs;
-  const url = new URL(request.url);
+  const url = request.url;
   const headers: Record<string, string> = { accept: 'application/json', 'user-agent': request.userAgent };
   if (request.authorization !== null) headers.authorization = request.authorization;
   const startedAt = performance.now();

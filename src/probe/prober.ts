@@ -365,7 +365,7 @@ export function createProber(connection: Connection, deps: ProberDeps): Prober {
       }
 
       const result = await exchange({
-        url: connection.probeUrl,
+        url: target,
         socket: opened.socket,
         authorization,
         userAgent: USER_AGENT,
