@@ -14,6 +14,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS } from '../store/db.js';
 import { openStore, type Store } from '../store/store.js';
 import { commitProbe, runCycle, type CycleDeps, type CycleResult } from './cycle.js';
 import { CycleCache } from './cycle-cache.js';
+import { heapLimitWarning } from './heap-budget.js';
 import { startMaintenance } from './maintenance.js';
 import { readModelsWithPendingProbes } from './pending-store-reads.js';
 import { DEFAULT_RECORD_QUEUE_BOUND, RecordQueue } from './record-queue.js';
@@ -312,6 +313,8 @@ export class Daemon {
     const fingerprintKey = this.store.fingerprintKey();
     const { added, removed } = this.health.track('record the configured connections', () => this.store.upsertConnections(config.connections, this.now()));
     if (added.length > 0 || removed.length > 0) this.options.logger.info('connections changed', { added, removed });
+    const heap = heapLimitWarning(config.connections.length);
+    if (heap) this.options.logger.warn(heap);
     this.probers.sync(config.connections, { fingerprintKey, env });
     const wanted = new Map(config.connections.map((connection) => [connection.name, connection]));
     this.config = config;
