@@ -29,7 +29,7 @@ import Database from 'better-sqlite3';
 import { createTestPki } from '../src/demo/pki.js';
 import { configYaml } from '../test/support/daemon-config.js';
 import { startSlackMock } from '../test/support/slack-mock.js';
-import { machineFacts, planTenants, readLogLines, round, scrapeErrors, scrapeMetrics, spawnDaemon, stopProcess, unitNodeOptions, waitForStart } from './harness.js';
+import { countLogMessages, machineFacts, planTenants, readLogLines, round, scrapeErrors, scrapeMetrics, spawnDaemon, stopProcess, unitNodeOptions, waitForStart, writeResults } from './harness.js';
 import { startJiraProcess } from './jira-launcher.js';
 import type { JiraProcessSpec } from './jira-process.js';
 import { bucketsBetween, histogramQuantile, processCpuSeconds, processMemory, quantileBeyondLastBucket, readDaemonSample, type DaemonSample } from './measure.js';
@@ -368,19 +368,10 @@ async function main(): Promise<number> {
       notifications,
       daemon: { cpuPercentOfOneCore: round((100 * cpuSeconds) / ((end.at - before.at) / 1000 + options.periodSeconds), 1), peakRssMiB },
       scrapeErrors,
-      logMessages: Object.fromEntries(
-        Object.entries(
-          logs.reduce<Record<string, number>>((counts, line) => {
-            if (line.level !== 'info' && line.msg) counts[`${line.level}: ${line.msg}`] = (counts[`${line.level}: ${line.msg}`] ?? 0) + 1;
-            return counts;
-          }, {}),
-        ),
-      ),
+      logMessages: countLogMessages(logs, (line) => line.level !== 'info' && Boolean(line.msg)),
     };
     printReport(result, delays, healthByPhase);
-    mkdirSync(dirname(options.out), { recursive: true });
-    writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`results written to ${options.out}`);
+    writeResults(options.out, result);
     return met ? 0 : 1;
   } finally {
     clearTimeout(hardLimit);

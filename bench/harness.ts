@@ -64,6 +64,24 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
+/** How often each `level: msg` appears among the log lines `keep` lets through. */
+export function countLogMessages(lines: readonly LogLine[], keep: (line: LogLine) => boolean): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of lines) {
+    if (!keep(line)) continue;
+    const key = `${line.level}: ${line.msg}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** A benchmark's result as JSON at `path` (its folder made if needed), and a line saying where. */
+export function writeResults(path: string, result: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`results written to ${path}`);
+}
+
 export function readLogLines(path: string): LogLine[] {
   let text: string;
   try {

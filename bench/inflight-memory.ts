@@ -19,7 +19,7 @@ import { createTestPki } from '../src/demo/pki.js';
 import { generateApiToken } from '../src/demo/simulated-jira.js';
 import { createProber, SecureContextCache } from '../src/probe/prober.js';
 import { configYaml } from '../test/support/daemon-config.js';
-import { machineFacts, round, stopProcess } from './harness.js';
+import { machineFacts, round, stopProcess, writeResults } from './harness.js';
 import { startJiraProcess } from './jira-launcher.js';
 import type { JiraProcessSpec } from './jira-process.js';
 
@@ -122,10 +122,7 @@ async function main(): Promise<void> {
             `(RSS ${row.idleMiB.rss} → ${row.waitingMiB.rss} → ${row.doneMiB.rss} MiB)`,
         );
       }
-      const out = resolve(values.out!);
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), probes, latencyMs, machine, results }, null, 2)}\n`);
-      console.log(`results written to ${out}`);
+      writeResults(resolve(values.out!), { at: new Date().toISOString(), probes, latencyMs, machine, results });
     } finally {
       await stopProcess(jira.child, 10_000);
     }

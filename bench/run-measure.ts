@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { printColumns, readLogLines, round, scrapeMetrics as scrape } from './harness.js';
+import { printColumns, round, scrapeMetrics as scrape } from './harness.js';
 import {
   bucketsBetween,
   histogramQuantile,
@@ -224,16 +224,6 @@ export function memoryBreakdown(memory: MemorySample): Record<string, unknown> {
     openFds: memory.openFds,
     spacesMiB: Object.fromEntries(Object.entries(memory.spaces).map(([space, { size, used }]) => [space, { size: MIB(size), used: MIB(used) }])),
   };
-}
-
-export function countLogMessages(logPath: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const line of readLogLines(logPath)) {
-    if (line.level === 'info' && line.msg === 'probe') continue;
-    const key = `${line.level}: ${line.msg}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-  }
-  return counts;
 }
 
 /** RSS and open descriptors of the daemon every second (the minute snapshots fall in quiet moments of a cycle). */

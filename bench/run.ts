@@ -25,13 +25,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createTestPki } from '../src/demo/pki.js';
 import { configYaml } from '../test/support/daemon-config.js';
-import { machineFacts, planTenants, round, unitNodeOptions, scrapeErrors, scrapeMetrics as scrape, spawnDaemon, stopProcess, waitForStart, type BenchTenant } from './harness.js';
+import { countLogMessages, machineFacts, planTenants, readLogLines, round, writeResults, unitNodeOptions, scrapeErrors, scrapeMetrics as scrape, spawnDaemon, stopProcess, waitForStart, type BenchTenant } from './harness.js';
 import type { JiraProcessSpec } from './jira-process.js';
 import { startJiraProcess } from './jira-launcher.js';
 import { measureScrapes, printScrapes } from './metrics-scrape.js';
 import { median, processCpuSeconds } from './measure.js';
 import {
-  countLogMessages,
   delay,
   intervalBetween,
   MIB,
@@ -311,7 +310,7 @@ async function main(): Promise<number> {
         nodeArgs,
         cpuPercentOfOneCore: measured.cpuPercentOfOneCore.daemon,
         cpuPercentOfMachine: measured.daemonCpuPercentOfMachine,
-        logMessages: countLogMessages(logPath),
+        logMessages: countLogMessages(readLogLines(logPath), (line) => !(line.level === 'info' && line.msg === 'probe')),
       },
       jira: { cpuPercentOfOneCore: measured.cpuPercentOfOneCore.jira, peakRssMiB: round(last.jiraPeakRss / 2 ** 20, 1) },
       metrics: {
@@ -371,9 +370,7 @@ async function main(): Promise<number> {
     if (options.cpuProf) console.log(`CPU profile: ${readdirSync(profileDir).map((file) => join(profileDir, file)).join(', ')}`);
     console.log(`target ${met ? 'MET' : 'MISSED'}`);
 
-    mkdirSync(dirname(options.out), { recursive: true });
-    writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(`results written to ${options.out}`);
+    writeResults(options.out, result);
     return met ? 0 : 1;
   } finally {
     clearTimeout(hardLimit);

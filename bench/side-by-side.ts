@@ -26,7 +26,7 @@ import { configYaml } from '../test/support/daemon-config.js';
 import type { JiraProcessSpec } from './jira-process.js';
 import { startJiraProcess } from './jira-launcher.js';
 import { processCpuSeconds, processMemory } from './measure.js';
-import { unitNodeOptions } from './harness.js';
+import { unitNodeOptions, writeResults } from './harness.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TENANT = 'bench';
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
       blackbox,
       cpuPerProbeRatio: ratio,
     };
-    writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
+    writeResults(options.out, result);
     console.log(`CPU per probe: authwatch ${authwatch.cpuMsPerProbe} ms, blackbox_exporter ${blackbox.cpuMsPerProbe} ms: ${ratio}× (${options.out})`);
   } finally {
     if (jira) await stop(jira);

@@ -71,9 +71,9 @@ export interface ScheduledJob {
 }
 
 function clearTimers(entry: Entry): void {
-  if (entry.pendingTimer) clearTimeout(entry.pendingTimer);
+  if (entry.tickTimer) clearTimeout(entry.tickTimer);
   if (entry.firstProbeTimer) clearTimeout(entry.firstProbeTimer);
-  entry.pendingTimer = null;
+  entry.tickTimer = null;
   entry.firstProbeTimer = null;
 }
 
@@ -81,7 +81,7 @@ interface Entry {
   job: ScheduledJob;
   offsetMs: number;
   /** A tick waiting for the connection's offset. */
-  pendingTimer: NodeJS.Timeout | null;
+  tickTimer: NodeJS.Timeout | null;
   /** The first probe after start waiting for its place in the spread; a tick does not wait for it (it keeps 10 s from it). */
   firstProbeTimer: NodeJS.Timeout | null;
 }
@@ -207,7 +207,7 @@ export class Scheduler {
 
   private add(job: ScheduledJob): void {
     const group = this.groupFor(job.schedule);
-    const entry: Entry = { job, offsetMs: spreadOffsetMs(job.name, group.periodMs, this.options.maxSpreadMs), pendingTimer: null, firstProbeTimer: null };
+    const entry: Entry = { job, offsetMs: spreadOffsetMs(job.name, group.periodMs, this.options.maxSpreadMs), tickTimer: null, firstProbeTimer: null };
     this.entries.set(job.name, entry);
     group.members.add(job.name);
   }
@@ -243,13 +243,13 @@ export class Scheduler {
   private activity(name: string, withFirstProbe = false): JobActivity | null {
     const entry = this.entries.get(name);
     if (!entry) return null;
-    return { cycleInProgress: this.cycles.has(name), waitingForOffset: entry.pendingTimer !== null || (withFirstProbe && entry.firstProbeTimer !== null) };
+    return { cycleInProgress: this.cycles.has(name), waitingForOffset: entry.tickTimer !== null || (withFirstProbe && entry.firstProbeTimer !== null) };
   }
 
   private tick(name: string, scheduledAt: Date): void {
     const entry = this.entries.get(name);
     const plan = planTick(scheduledAt.getTime(), entry?.offsetMs ?? 0, this.activity(name), this.stopped);
-    if (plan.run) this.launch(name, entry!, plan.plannedStart, 'pendingTimer');
+    if (plan.run) this.launch(name, entry!, plan.plannedStart, 'tickTimer');
     else if (plan.reason === 'overlap') this.options.onSkippedOverlap(name);
   }
 
@@ -295,7 +295,7 @@ export class Scheduler {
     }
   }
 
-  private launch(name: string, entry: Entry, plannedStart: number, slot: 'pendingTimer' | 'firstProbeTimer'): void {
+  private launch(name: string, entry: Entry, plannedStart: number, slot: 'tickTimer' | 'firstProbeTimer'): void {
     entry[slot] = setTimeout(() => {
       entry[slot] = null;
       if (this.stopped || this.entries.get(name) !== entry || this.cycles.has(name)) return;

@@ -5,7 +5,7 @@ import type { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { TlsDetails } from './observation.js';
-import { commonNames, earliestNotAfter, leafFromX509, chainValidTo, tlsDetails } from './tls.js';
+import { earliestNotAfter, leafFromX509, chainValidTo, tlsDetails } from './tls.js';
 
 /**
  * Reading the whole chain with the trusted root (getPeerCertificate(true)) costs ~10x the leaf, so its earliest
@@ -51,7 +51,7 @@ export function readTlsDetails(socket: tls.TLSSocket, serverName: string, chainE
         : null;
   if (authorized) {
     // The two fields checkServerIdentity reads, in the shape of getPeerCertificate()'s object.
-    const cn = leaf ? commonNames(x509!.subject) : [];
+    const cn = leaf?.commonNames ?? [];
     const named = { subject: cn.length === 0 ? {} : { CN: cn.length === 1 ? cn[0] : cn }, subjectaltname: leaf?.subjectAltName } as unknown as tls.PeerCertificate;
     const mismatch = tls.checkServerIdentity(serverName, named);
     if (mismatch) {

@@ -6,6 +6,8 @@ import type { TlsDetails } from './observation.js';
 /** The leaf's fields a probe records, as X509Certificate reports them. */
 export interface LeafCertificate {
   subject: string | null;
+  /** The subject's CN values, for tls.checkServerIdentity. */
+  commonNames: string[];
   issuer: string | null;
   /** Node's text form, 'DNS:localhost, IP Address:127.0.0.1'. */
   subjectAltName: string | null;
@@ -16,8 +18,10 @@ export interface LeafCertificate {
 }
 
 export function leafFromX509(certificate: X509Certificate): LeafCertificate {
+  const subject = certificate.subject;
   return {
-    subject: x509Name(certificate.subject),
+    subject: x509Name(subject),
+    commonNames: commonNames(subject),
     issuer: x509Name(certificate.issuer),
     subjectAltName: certificate.subjectAltName ?? null,
     serialNumber: certificate.serialNumber,
